@@ -1,0 +1,525 @@
+"""Callbacks: log the learning rate, stop early with Prechelt's criteria.
+
+`LearningRateLogger` puts the optimizer's learning rate into the epoch logs, so
+that `History`, `CSVLogger` and any later callback see it whatever the
+optimizer holds (a float or a schedule).
+
+`PrecheltStopping` stops training with one of the three criteria of Prechelt
+(1998), "Early stopping - but when?": generalization loss (GL), quotient of
+generalization loss and training progress (PQ), or successive increases of the
+validation error (UP). It keeps the best weights (and optionally saves the
+best model atomically) like `keras.callbacks.EarlyStopping`.
+`prechelt_stop_epochs()` applies the same criteria to recorded curves (a
+`History`), for instance to compare them after one long run.
+"""
+
+import math
+import numbers
+import os
+import uuid
+import warnings
+
+import keras
+
+__all__ = [
+    "LearningRateLogger",
+    "PrecheltStopping",
+    "prechelt_stop_epochs",
+]
+
+_PACKAGE = "kerasrec"
+_CRITERIA = ("GL", "PQ", "UP")
+_DEFAULT_ALPHA = {"GL": 5.0, "PQ": 3.0}
+_DEFAULT_STRIPS = 3
+
+
+# ---------------------------------------------------------------------------
+# Learning-rate logging.
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class LearningRateLogger(keras.callbacks.Callback):
+    """Adds the optimizer's learning rate to the logs at every epoch end.
+
+    The value is a Python float read from `optimizer.learning_rate`: for a
+    float learning rate, the learning rate of the epoch; for a schedule, the
+    learning rate the next update will use, `schedule(optimizer.iterations)`
+    where `optimizer.iterations` counts the updates done so far (one step past
+    the last update of the epoch). That is the value Keras's own
+    `TensorBoard`, `ReduceLROnPlateau` and `LearningRateScheduler` report, so
+    all of them agree. It costs one scalar read per epoch.
+
+    Keras 3 already adds `learning_rate` to the logs when
+    `ReduceLROnPlateau` or `LearningRateScheduler` is in the callbacks (and
+    `TensorBoard` writes it to its own summaries but not to the logs); a plain
+    `fit()` does not. An existing `learning_rate` entry is left as it is, so
+    that placing this callback after `ReduceLROnPlateau` still logs the
+    learning rate of the epoch, not the reduced one. Place it before
+    `CSVLogger`, which fixes its columns at the first epoch. With an optimizer
+    that has several sub-optimizers (an `optimizers` attribute), the keys are
+    `learning_rate_{name}`, as in Keras.
+
+    Example:
+
+    >>> history = model.fit(x, y, epochs=10,
+    ...                     callbacks=[LearningRateLogger()])
+    >>> history.history["learning_rate"]  # one float per epoch
+    """
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is None:
+            return
+        optimizer = self.model.optimizer
+        if hasattr(optimizer, "optimizers"):
+            for opt in optimizer.optimizers:
+                key = f"learning_rate_{opt.name}"
+                if key not in logs:
+                    logs[key] = _read_learning_rate(opt)
+        elif "learning_rate" not in logs:
+            logs["learning_rate"] = _read_learning_rate(optimizer)
+
+    def get_config(self):
+        return {}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+def _read_learning_rate(optimizer):
+    return float(keras.ops.convert_to_numpy(optimizer.learning_rate))
+
+
+# ---------------------------------------------------------------------------
+# Prechelt's criteria.
+
+
+def _finite_or_inf(value):
+    value = float(value)
+    return math.inf if math.isnan(value) else value
+
+
+class _PrecheltState:
+    """Runs Prechelt's quantities over epochs, one `update()` per epoch."""
+
+    def __init__(self, strip_length):
+        self.strip_length = strip_length
+        self.val = []
+        self.train = []
+        self.best = math.inf
+        self.best_index = None
+        self.up = 0
+
+    def update(self, val, train=None):
+        """Adds one epoch and returns its quantities as a dict."""
+        k = self.strip_length
+        index = len(self.val)
+        val = _finite_or_inf(val)  # A NaN validation loss counts as +inf.
+        train = None if train is None else float(train)
+        self.val.append(val)
+        self.train.append(train)
+
+        improved = val < self.best
+        if improved:
+            self.best = val
+            self.best_index = index
+        gl = _generalization_loss(val, self.best)
+
+        strip_end = (index + 1) % k == 0
+        progress = quotient = None
+        if strip_end:
+            progress = _training_progress(self.train[-k:])
+            if progress is not None:
+                if progress > 0:
+                    quotient = gl / progress
+                else:
+                    quotient = math.inf if gl > 0 else 0.0
+            if index >= k:  # A previous strip end exists.
+                self.up = self.up + 1 if val > self.val[index - k] else 0
+        return {
+            "E_va": val,
+            "E_tr": train,
+            "E_opt": self.best,
+            "improved": improved,
+            "GL": gl,
+            "strip_end": strip_end,
+            "P": progress,
+            "PQ": quotient,
+            "UP": self.up,
+        }
+
+
+def _generalization_loss(val, best):
+    if best > 0:
+        return 100.0 * (val / best - 1.0)
+    return 0.0 if val == best else math.inf
+
+
+def _training_progress(strip):
+    if any(t is None or not math.isfinite(t) for t in strip):
+        return None
+    low = min(strip)
+    if low <= 0:
+        return None
+    return 1000.0 * (sum(strip) / (len(strip) * low) - 1.0)
+
+
+def _stops(criterion, quantities, alpha, strips):
+    if criterion == "GL":
+        return quantities["GL"] > alpha
+    if criterion == "PQ":
+        return quantities["PQ"] is not None and quantities["PQ"] > alpha
+    return quantities["strip_end"] and quantities["UP"] >= strips
+
+
+def _check_positive_number(name, value):
+    if (
+        not isinstance(value, numbers.Real)
+        or isinstance(value, bool)
+        or not value > 0
+        or not math.isfinite(value)
+    ):
+        raise ValueError(
+            f"Argument `{name}` must be a number > 0. "
+            f"Received: {name}={value!r}"
+        )
+    return float(value)
+
+
+def _check_positive_int(name, value):
+    if (
+        not isinstance(value, numbers.Integral)
+        or isinstance(value, bool)
+        or value <= 0
+    ):
+        raise ValueError(
+            f"Argument `{name}` must be an int > 0. Received: {name}={value!r}"
+        )
+    return int(value)
+
+
+def prechelt_stop_epochs(
+    val_losses,
+    train_losses=None,
+    alpha_gl=5.0,
+    alpha_pq=3.0,
+    strips_up=3,
+    strip_length=5,
+):
+    """Returns the epoch at which each Prechelt criterion would stop.
+
+    Applies `PrecheltStopping`'s three criteria to recorded curves, for
+    instance `history.history["val_loss"]` and `history.history["loss"]`.
+    Epochs are 0-based indices into the lists (the `epoch` of Keras's
+    callbacks); `PrecheltStopping` with the same arguments stops at the same
+    epoch. With `E_opt = min(val_losses[:t + 1])` and strips of `k =
+    strip_length` epochs ending at the epochs `t` with `(t + 1) % k == 0`:
+
+    ```python
+    GL[t] = 100 * (val_losses[t] / E_opt - 1)
+    P[t] = 1000 * (sum(strip) / (k * min(strip)) - 1)  # train_losses[t-k+1:t+1]
+    stop_GL = first t with GL[t] > alpha_gl             # any epoch
+    stop_PQ = first strip end t with GL[t] / P[t] > alpha_pq
+    stop_UP = first strip end t where val_losses went up at the last
+              strips_up strip ends in a row: val_losses[t - i * k]
+              > val_losses[t - (i + 1) * k] for i in range(strips_up)
+    ```
+
+    The criteria assume positive losses. A NaN validation loss counts as
+    infinitely bad; a strip with a missing, non-finite or non-positive
+    training loss has no `P` and cannot stop `PQ`.
+
+    Args:
+        val_losses: Sequence of floats, the validation error per epoch.
+        train_losses: Sequence of floats of the same length, the training
+            error per epoch, or `None` (then `PQ` never stops). Defaults to
+            `None`.
+        alpha_gl: Float > 0. GL threshold, in percent. Defaults to `5.0`.
+        alpha_pq: Float > 0. PQ threshold. Defaults to `3.0`.
+        strips_up: Int > 0. Number of successive strips with an increase for
+            UP. Defaults to `3`.
+        strip_length: Int > 0. Epochs per strip, `k`. Defaults to `5`.
+
+    Returns:
+        A dict `{"GL": epoch, "PQ": epoch, "UP": epoch}` with the 0-based
+        epoch at which each criterion stops, or `None` where it never does.
+
+    Raises:
+        ValueError: If the curves differ in length or an argument is out of
+            range.
+
+    Example:
+
+    >>> val = [1.0, 0.8, 0.7, 0.75, 0.9]
+    >>> prechelt_stop_epochs(val, [1.0] * 5, strip_length=2)["GL"]
+    3
+    """
+    alpha_gl = _check_positive_number("alpha_gl", alpha_gl)
+    alpha_pq = _check_positive_number("alpha_pq", alpha_pq)
+    strips_up = _check_positive_int("strips_up", strips_up)
+    strip_length = _check_positive_int("strip_length", strip_length)
+    val_losses = list(val_losses)
+    if train_losses is None:
+        train_losses = [None] * len(val_losses)
+    train_losses = list(train_losses)
+    if len(train_losses) != len(val_losses):
+        raise ValueError(
+            "Arguments `val_losses` and `train_losses` must have the same "
+            f"length. Received: len(val_losses)={len(val_losses)}, "
+            f"len(train_losses)={len(train_losses)}"
+        )
+    state = _PrecheltState(strip_length)
+    alphas = {"GL": alpha_gl, "PQ": alpha_pq, "UP": None}
+    stops = {"GL": None, "PQ": None, "UP": None}
+    for epoch, (val, train) in enumerate(zip(val_losses, train_losses)):
+        quantities = state.update(val, train)
+        for criterion in _CRITERIA:
+            if stops[criterion] is None and _stops(
+                criterion, quantities, alphas[criterion], strips_up
+            ):
+                stops[criterion] = epoch
+    return stops
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class PrecheltStopping(keras.callbacks.Callback):
+    """Stops training with Prechelt's GL, PQ or UP criterion.
+
+    From Prechelt (1998), "Early stopping - but when?". `E_va` is the
+    monitored validation error, `E_opt` the lowest one so far, `E_tr` the
+    training error; a strip is `k = strip_length` successive epochs, and the
+    strip ends are the epochs `t` with `(t + 1) % k == 0`:
+
+    ```python
+    GL = 100 * (E_va / E_opt - 1)                        # every epoch
+    P = 1000 * (sum(E_tr over strip) / (k * min(E_tr over strip)) - 1)
+    PQ = GL / P                                          # at strip ends
+    UP = number of successive strip ends with E_va[t] > E_va[t - k]
+    # criterion="GL": stop when GL > alpha       (any epoch)
+    # criterion="PQ": stop when PQ > alpha       (strip ends only)
+    # criterion="UP": stop when UP >= strips     (strip ends only)
+    ```
+
+    Prechelt found that slower criteria (larger `alpha` or `strips`) find
+    slightly better models at a much larger cost in epochs; PQ suits long
+    runs where the training loss keeps falling. The criteria assume positive
+    losses, lower is better. A NaN validation loss counts as infinitely bad.
+
+    Every epoch appends a dict to `self.trace` with the keys `"epoch"`,
+    `"E_va"`, `"E_tr"`, `"E_opt"`, `"improved"`, `"GL"`, `"strip_end"`, `"P"`
+    and `"PQ"` (`None` except at strip ends), `"UP"` (the current count) and
+    `"stop"`, whatever the criterion. After training, `self.stopped_epoch` is
+    the epoch at which it stopped (`None` if it did not; unlike
+    `EarlyStopping`, which uses `0`) and `self.best_epoch` the epoch of
+    `E_opt`. Epochs are 0-based, as in Keras's callbacks;
+    `prechelt_stop_epochs()` gives the same epochs from recorded curves.
+
+    Args:
+        criterion: One of `"GL"`, `"PQ"`, `"UP"` (any case). Defaults to
+            `"GL"`.
+        alpha: Float > 0. Threshold for GL (in percent) or PQ; not allowed
+            with `"UP"`. `None` means `5.0` for GL and `3.0` for PQ.
+            Defaults to `None`.
+        strip_length: Int > 0. Epochs per strip, `k`. Defaults to `5`.
+        strips: Int > 0. Number of successive strips with an increase of the
+            validation error for `"UP"`; not allowed with GL or PQ. `None`
+            means `3`. Defaults to `None`.
+        monitor: Name of the validation error in the logs. Defaults to
+            `"val_loss"`.
+        train_monitor: Name of the training error in the logs, used by PQ.
+            Defaults to `"loss"`.
+        restore_best_weights: Whether to restore the weights of the best epoch
+            at the end of training, stopped or not (as Keras 3's
+            `EarlyStopping` does). Defaults to `True`.
+        filepath: Path ending in `.keras` (the whole model) or `.weights.h5`
+            (the weights), where the best model is saved every time `E_opt`
+            improves. The file is written next to it under a temporary name
+            and moved into place with `os.replace`, so it is never half
+            written. `None` saves nothing. Defaults to `None`.
+        verbose: Verbosity, 0 or 1. Defaults to `0`.
+
+    Raises:
+        ValueError: If `criterion` is unknown, `alpha`, `strip_length` or
+            `strips` is not > 0 or does not apply to the criterion, or
+            `filepath` has another extension.
+
+    Example:
+
+    >>> stopper = PrecheltStopping("PQ", alpha=2.0, filepath="best.keras")
+    >>> model.fit(x, y, validation_data=(x_val, y_val), epochs=200,
+    ...           callbacks=[stopper])
+    >>> stopper.stopped_epoch, stopper.best_epoch
+    """
+
+    def __init__(
+        self,
+        criterion="GL",
+        alpha=None,
+        strip_length=5,
+        strips=None,
+        monitor="val_loss",
+        train_monitor="loss",
+        restore_best_weights=True,
+        filepath=None,
+        verbose=0,
+    ):
+        super().__init__()
+        if (
+            not isinstance(criterion, str)
+            or criterion.upper() not in _CRITERIA
+        ):
+            raise ValueError(
+                f"Argument `criterion` must be one of {list(_CRITERIA)}. "
+                f"Received: criterion={criterion!r}"
+            )
+        self._criterion = criterion.upper()
+        if alpha is not None:
+            if self._criterion == "UP":
+                raise ValueError(
+                    "Argument `alpha` applies to criterion 'GL' or 'PQ'; use "
+                    "`strips` with 'UP'. "
+                    f"Received: alpha={alpha!r}, criterion={criterion!r}"
+                )
+            _check_positive_number("alpha", alpha)
+        if strips is not None:
+            if self._criterion != "UP":
+                raise ValueError(
+                    "Argument `strips` applies to criterion 'UP' only; use "
+                    f"`alpha` with {criterion!r}. "
+                    f"Received: strips={strips!r}, criterion={criterion!r}"
+                )
+            _check_positive_int("strips", strips)
+        _check_positive_int("strip_length", strip_length)
+        if filepath is not None:
+            path = os.fspath(filepath)
+            if not path.endswith((".keras", ".weights.h5")):
+                raise ValueError(
+                    "Argument `filepath` must end in `.keras` or "
+                    f"`.weights.h5`. Received: filepath={filepath!r}"
+                )
+        self.criterion = criterion
+        self.alpha = alpha
+        self.strip_length = strip_length
+        self.strips = strips
+        self.monitor = monitor
+        self.train_monitor = train_monitor
+        self.restore_best_weights = restore_best_weights
+        self.filepath = None if filepath is None else os.fspath(filepath)
+        self.verbose = verbose
+        self._alpha = (
+            _DEFAULT_ALPHA.get(self._criterion) if alpha is None else alpha
+        )
+        self._strips = _DEFAULT_STRIPS if strips is None else strips
+        self._reset()
+
+    def _reset(self):
+        self._state = _PrecheltState(self.strip_length)
+        self.trace = []
+        self.stopped_epoch = None
+        self.best_epoch = None
+        self.best_weights = None
+        self._last_epoch = None
+        self._warned_train = False
+
+    def on_train_begin(self, logs=None):
+        # Allow instances to be re-used across `fit()` calls.
+        self._reset()
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        val = logs.get(self.monitor)
+        if val is None:
+            warnings.warn(
+                f"PrecheltStopping conditioned on metric `{self.monitor}` "
+                "which is not available. Available metrics are: "
+                f"{','.join(logs)}",
+                stacklevel=2,
+            )
+            return
+        train = logs.get(self.train_monitor)
+        if train is None and self._criterion == "PQ" and not self._warned_train:
+            self._warned_train = True
+            warnings.warn(
+                "PrecheltStopping with criterion 'PQ' needs the training "
+                f"metric `{self.train_monitor}`, which is not available; it "
+                "cannot stop. Available metrics are: "
+                f"{','.join(logs)}",
+                stacklevel=2,
+            )
+        entry = {"epoch": epoch}
+        entry.update(self._state.update(val, train))
+        self._last_epoch = epoch
+        if entry["improved"]:
+            self.best_epoch = epoch
+            if self.restore_best_weights:
+                self.best_weights = self.model.get_weights()
+            if self.filepath is not None:
+                self._save_best()
+        entry["stop"] = bool(
+            _stops(self._criterion, entry, self._alpha, self._strips)
+        )
+        self.trace.append(entry)
+        if entry["stop"]:
+            self.stopped_epoch = epoch
+            self.model.stop_training = True
+
+    def on_train_end(self, logs=None):
+        if self.stopped_epoch is not None and self.verbose > 0:
+            print(
+                f"Epoch {self.stopped_epoch + 1}: PrecheltStopping "
+                f"({self._criterion}) stopped training"
+            )
+        if (
+            self.restore_best_weights
+            and self.best_weights is not None
+            and self.best_epoch != self._last_epoch
+        ):
+            if self.verbose > 0:
+                print(
+                    "Restoring model weights from the end of the best epoch: "
+                    f"{self.best_epoch + 1}."
+                )
+            self.model.set_weights(self.best_weights)
+
+    def _save_best(self):
+        path = os.fspath(self.filepath)
+        folder = os.path.dirname(os.path.abspath(path))
+        os.makedirs(folder, exist_ok=True)
+        suffix = ".weights.h5" if path.endswith(".weights.h5") else ".keras"
+        # Same folder, so that os.replace is an atomic rename; the name keeps
+        # the extension that Keras's savers require.
+        tmp = os.path.join(
+            folder,
+            f".{os.path.basename(path)}.tmp-{os.getpid()}-"
+            f"{uuid.uuid4().hex}{suffix}",
+        )
+        try:
+            if suffix == ".keras":
+                self.model.save(tmp)
+            else:
+                self.model.save_weights(tmp)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+        if self.verbose > 0:
+            print(
+                f"PrecheltStopping: saved the best model so far to {path}"
+            )
+
+    def get_config(self):
+        return {
+            "criterion": self.criterion,
+            "alpha": self.alpha,
+            "strip_length": self.strip_length,
+            "strips": self.strips,
+            "monitor": self.monitor,
+            "train_monitor": self.train_monitor,
+            "restore_best_weights": self.restore_best_weights,
+            "filepath": self.filepath,
+            "verbose": self.verbose,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
