@@ -29,6 +29,17 @@ def _check_common(input_shape, num_classes):
         )
 
 
+# BatchNorm's moving statistics follow the weights with momentum 0.9 (PyTorch's
+# default) instead of Keras's 0.99: with 0.99 a short run evaluates with
+# statistics that lag far behind (measured: the CNN on `digits` after 2 quick
+# epochs, 85% train but 19% validation accuracy; with 0.9 both are high).
+BN_MOMENTUM = 0.9
+
+
+def _bn(name):
+    return layers.BatchNormalization(momentum=BN_MOMENTUM, name=name)
+
+
 def _residual_block(x, filters, stride, weight_decay, name):
     regularizer = keras.regularizers.L2(weight_decay) if weight_decay else None
     conv = lambda f, k, s, n: layers.Conv2D(  # noqa: E731
@@ -37,13 +48,13 @@ def _residual_block(x, filters, stride, weight_decay, name):
     )
     shortcut = x
     y = conv(filters, 3, stride, f"{name}_conv1")(x)
-    y = layers.BatchNormalization(name=f"{name}_bn1")(y)
+    y = _bn(f"{name}_bn1")(y)
     y = layers.ReLU(name=f"{name}_relu1")(y)
     y = conv(filters, 3, 1, f"{name}_conv2")(y)
-    y = layers.BatchNormalization(name=f"{name}_bn2")(y)
+    y = _bn(f"{name}_bn2")(y)
     if stride != 1 or x.shape[-1] != filters:
         shortcut = conv(filters, 1, stride, f"{name}_proj")(x)
-        shortcut = layers.BatchNormalization(name=f"{name}_proj_bn")(shortcut)
+        shortcut = _bn(f"{name}_proj_bn")(shortcut)
     y = layers.Add(name=f"{name}_add")([y, shortcut])
     return layers.ReLU(name=f"{name}_out")(y)
 
@@ -95,7 +106,7 @@ def build_cnn(
     x = layers.Rescaling(1.0 / 255, name="rescale")(inputs)
     x = layers.Conv2D(width, 3, padding="same", use_bias=False,
                       kernel_initializer="he_normal", name="stem_conv")(x)
-    x = layers.BatchNormalization(name="stem_bn")(x)
+    x = _bn("stem_bn")(x)
     x = layers.ReLU(name="stem_relu")(x)
     for stage in range(3):
         filters = width * 2**stage

@@ -1,0 +1,57 @@
+"""Plots for recipes and procedures (never imported by training pieces).
+
+Matplotlib with the non-interactive Agg backend, so plotting works on a
+machine with no display; every function writes a PNG and returns its path.
+"""
+
+import os
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def _save(fig, path):
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    fig.tight_layout()
+    tmp = f"{path}.tmp.png"
+    fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+    os.replace(tmp, path)
+    return path
+
+
+def plot_history(history, path, *, title=None):
+    """Learning curves: loss, and accuracy and learning rate where logged.
+
+    Args:
+        history: a `keras.callbacks.History` or its `.history` dict.
+        path: where to write the PNG.
+        title: figure title. Defaults to `None`.
+
+    Returns:
+        `path`.
+    """
+    history = getattr(history, "history", history)
+    panels = [("loss", "loss")]
+    if "accuracy" in history or "val_accuracy" in history:
+        panels.append(("accuracy", "accuracy"))
+    if "learning_rate" in history:
+        panels.append(("learning_rate", "learning rate"))
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.4), squeeze=False)
+    for ax, (key, label) in zip(axes[0], panels):
+        for prefix, style in (("", "-"), ("val_", "--")):
+            values = history.get(prefix + key)
+            if values:
+                epochs = range(1, len(values) + 1)
+                name = "validation" if prefix else ("train" if key != "learning_rate" else "lr")
+                ax.plot(epochs, values, style, label=name)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+        if key != "learning_rate":
+            ax.legend()
+    if title:
+        fig.suptitle(title)
+    return _save(fig, path)

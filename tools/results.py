@@ -1,0 +1,175 @@
+"""Reruns every recipe at full size and the benchmarks, then writes RESULTS.md.
+
+    make results                          everything (about 10 minutes here)
+    make results ONLY=baseline-digits     rerun one entry, keep the others
+
+Each entry runs in its own process with `--out runs/results/<entry>`; the
+numbers in RESULTS.md are read from the `results.json` files those runs
+wrote, never typed. The README's results table (between the
+`<!-- results:begin -->` and `<!-- results:end -->` markers) is rewritten
+from the same files.
+"""
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from kerasrec import runs  # noqa: E402
+
+OUT = os.path.join("runs", "results")
+
+# entry -> (recipe file, arguments). Full size: no --quick.
+ENTRIES = {
+    "baseline-shapes": ("recipes/baseline.py", ["--dataset", "shapes", "--epochs", "10"]),
+    "baseline-digits": ("recipes/baseline.py", ["--dataset", "digits", "--epochs", "30"]),
+}
+BENCH = "bench"
+
+
+def recipe_header(path):
+    """`Title`, `Lecture section` and `Run` from a recipe's header docstring."""
+    with open(os.path.join(ROOT, path)) as f:
+        text = f.read()
+    fields = {}
+    for key in ("Title", "Lecture section", "Run"):
+        m = re.search(rf"^{key}:\s*(.+)$", text, re.M)
+        fields[key] = m.group(1).strip() if m else ""
+    fields["Run"] = fields["Run"].split("(")[0].strip()
+    return fields
+
+
+def run_entry(name):
+    recipe, args = ENTRIES[name]
+    out = os.path.join(OUT, name)
+    cmd = [sys.executable, recipe, *args, "--out", out]
+    print(f"== {name}: {' '.join(cmd)}", flush=True)
+    start = time.time()
+    subprocess.run(cmd, cwd=ROOT, check=True)
+    print(f"== {name}: {time.time() - start:.0f} s", flush=True)
+
+
+def run_bench():
+    cmd = [sys.executable, "bench/run.py", "--out", os.path.join(OUT, BENCH)]
+    print(f"== bench: {' '.join(cmd)}", flush=True)
+    subprocess.run(cmd, cwd=ROOT, check=True)
+
+
+def _load(path):
+    with open(os.path.join(ROOT, path)) as f:
+        return json.load(f)
+
+
+def _value(v):
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+
+def render_results():
+    lines = [
+        "# kerasrec results",
+        "",
+        "Written by `make results` (tools/results.py) from the `results.json` of each",
+        "run; do not edit by hand. Each section names the command, the machine and",
+        "the date of the run that produced it.",
+        "",
+    ]
+    readme_rows = []
+    for name, (recipe, args) in ENTRIES.items():
+        path = os.path.join(OUT, name, "results.json")
+        if not os.path.exists(os.path.join(ROOT, path)):
+            lines += [f"## {name}", "", f"Not run yet: `make results ONLY={name}`.", ""]
+            continue
+        r = _load(path)
+        header = recipe_header(recipe)
+        lines += [
+            f"## {name}: {header['Title']}",
+            "",
+            f"- Lecture section: {header['Lecture section']}",
+            f"- Command: `{recipe} {' '.join(args)}` (`make results ONLY={name}`)",
+            f"- Machine: {r['machine']}",
+            f"- Date: {r['finished']}; took {r['seconds']:.0f} s",
+            "",
+            f"**{r['headline']}**",
+            "",
+            "| metric | value |",
+            "|---|---|",
+            *(f"| {k} | {_value(v)} |" for k, v in r["metrics"].items()),
+            "",
+        ]
+        if r["claims"]:
+            lines += ["| claim | holds | evidence |", "|---|---|---|"]
+            lines += [
+                f"| {c['claim']} | {'yes' if c['holds'] else '**no**'} | {c['evidence']} |"
+                for c in r["claims"]
+            ]
+            lines.append("")
+        readme_rows.append(
+            f"| {header['Title']} | {header['Lecture section']} | `{header['Run']}` | {r['headline']} |"
+        )
+    bench_path = os.path.join(OUT, BENCH, "bench.json")
+    if os.path.exists(os.path.join(ROOT, bench_path)):
+        b = _load(bench_path)
+        sys.path.insert(0, os.path.join(ROOT, "bench"))
+        from run import format_table
+
+        lines += [
+            "## Benchmarks (`make bench`)",
+            "",
+            f"- Machine: {b['machine']}",
+            f"- Date: {b['date']}",
+            "",
+            format_table(b["benchmarks"]),
+            "",
+        ]
+    return "\n".join(lines), readme_rows
+
+
+def update_readme(rows):
+    path = os.path.join(ROOT, "README.md")
+    with open(path) as f:
+        text = f.read()
+    table = "\n".join(
+        [
+            "| recipe | lecture section | make target | headline result (RESULTS.md) |",
+            "|---|---|---|---|",
+            *rows,
+        ]
+    )
+    new, count = re.subn(
+        r"(<!-- results:begin -->\n).*?(\n<!-- results:end -->)",
+        lambda m: m.group(1) + table + m.group(2),
+        text,
+        flags=re.S,
+    )
+    if count:
+        runs.write_atomic(path, new)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", default=None,
+                        help=f"comma-separated entries from {sorted(ENTRIES) + [BENCH]}")
+    parser.add_argument("--no-run", action="store_true",
+                        help="only rewrite RESULTS.md from the existing runs")
+    args = parser.parse_args()
+    names = args.only.split(",") if args.only else [*ENTRIES, BENCH]
+    unknown = sorted(set(names) - set(ENTRIES) - {BENCH})
+    if unknown:
+        parser.error(f"unknown entries {unknown}; choose from {sorted(ENTRIES) + [BENCH]}")
+    if not args.no_run:
+        for name in names:
+            run_bench() if name == BENCH else run_entry(name)
+    text, rows = render_results()
+    runs.write_atomic(os.path.join(ROOT, "RESULTS.md"), text)
+    update_readme(rows)
+    print(f"wrote RESULTS.md ({len(rows)} recipe entries)")
+
+
+if __name__ == "__main__":
+    main()
