@@ -13,6 +13,15 @@ def _check_positive_int(name, value):
         raise ValueError(f"Argument `{name}` must be a positive integer. Received: {name}={value!r}")
 
 
+def _check_number(name, value, low, high=None):
+    """`value` is a real number in [low, high) (or [low, inf) without `high`)."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    ok = ok and value >= low and (high is None or value < high)
+    if not ok:
+        allowed = f"in [{low}, {high})" if high is not None else f">= {low}"
+        raise ValueError(f"Argument `{name}` must be a number {allowed}. Received: {name}={value!r}")
+
+
 def _check_common(input_shape, num_classes):
     if (
         not isinstance(input_shape, (tuple, list))
@@ -98,10 +107,8 @@ def build_cnn(
     _check_common(input_shape, num_classes)
     _check_positive_int("width", width)
     _check_positive_int("depth", depth)
-    if not 0 <= weight_decay:
-        raise ValueError(f"Argument `weight_decay` must be >= 0. Received: weight_decay={weight_decay!r}")
-    if not 0 <= dropout < 1:
-        raise ValueError(f"Argument `dropout` must be in [0, 1). Received: dropout={dropout!r}")
+    _check_number("weight_decay", weight_decay, 0)
+    _check_number("dropout", dropout, 0, 1)
     inputs = keras.Input(shape=tuple(input_shape), name="image")
     x = layers.Rescaling(1.0 / 255, name="rescale")(inputs)
     x = layers.Conv2D(width, 3, padding="same", use_bias=False,
@@ -143,13 +150,17 @@ def build_mlp(
         An uncompiled `keras.Model` with softmax outputs.
     """
     _check_common(input_shape, num_classes)
-    if not hidden_units or any(isinstance(u, bool) or not isinstance(u, int) or u <= 0 for u in hidden_units):
+    if (
+        not isinstance(hidden_units, (tuple, list))
+        or not hidden_units
+        or any(isinstance(u, bool) or not isinstance(u, int) or u <= 0 for u in hidden_units)
+    ):
         raise ValueError(
             "Argument `hidden_units` must be a non-empty sequence of positive integers. "
             f"Received: hidden_units={hidden_units!r}"
         )
-    if not 0 <= dropout < 1:
-        raise ValueError(f"Argument `dropout` must be in [0, 1). Received: dropout={dropout!r}")
+    _check_number("weight_decay", weight_decay, 0)
+    _check_number("dropout", dropout, 0, 1)
     regularizer = keras.regularizers.L2(weight_decay) if weight_decay else None
     inputs = keras.Input(shape=tuple(input_shape), name="image")
     x = layers.Rescaling(1.0 / 255, name="rescale")(inputs)
@@ -166,5 +177,5 @@ def build(name, input_shape, num_classes, **kwargs):
     """Builds a reference model by name: `"cnn"` or `"mlp"`."""
     builders = {"cnn": build_cnn, "mlp": build_mlp}
     if name not in builders:
-        raise ValueError(f"Argument `model` must be one of {sorted(builders)}. Received: model={name!r}")
-    return builders[name](tuple(input_shape), num_classes, **kwargs)
+        raise ValueError(f"Argument `name` must be one of {sorted(builders)}. Received: name={name!r}")
+    return builders[name](input_shape, num_classes, **kwargs)

@@ -25,7 +25,7 @@ VARIABLE_SIZE_DEFAULT = (64, 64)  # for datasets whose images vary in size
 DATA_DIR_ENV = "KERASREC_DATA_DIR"
 ROLES = ("train", "validation", "test")
 _SPLIT_ALIASES = {"validation": ("validation", "val", "valid"), "test": ("test",)}
-_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
+_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")  # what TFDS's ImageFolder reads
 
 
 class DataUnavailableError(RuntimeError):
@@ -100,10 +100,14 @@ def _open_folder(path):
         # One sub-folder per class: present it to TFDS as the train split.
         root = tempfile.mkdtemp(prefix="kerasrec-folder-")
         os.symlink(os.path.abspath(path), os.path.join(root, "train"))
+    # Count only what ImageFolder will read: root/<split>/<class>/<image>.
+    split_dirs = [os.path.join(root, d) for d in os.listdir(root)]
     n_images = sum(
         f.lower().endswith(_IMAGE_SUFFIXES)
-        for _, _, files in os.walk(path, followlinks=True)
-        for f in files
+        for split_dir in split_dirs if os.path.isdir(split_dir)
+        for label in os.listdir(split_dir)
+        if os.path.isdir(os.path.join(split_dir, label))
+        for f in os.listdir(os.path.join(split_dir, label))
     )
     if n_images == 0:
         raise ValueError(
@@ -184,10 +188,12 @@ def _read(builder, split, start, stop, folder):
     )
 
 
-def _translate(image, pad, seed=None):
+def _translate(image, pad, seed):
+    # Stateless, with a per-example seed: reproducible for a given `seed`
+    # whatever the thread timing of the parallel map.
     shape = tf.shape(image)
     padded = tf.pad(image, [[pad, pad], [pad, pad], [0, 0]], mode="REFLECT")
-    return tf.image.random_crop(padded, shape, seed=seed)
+    return tf.image.stateless_random_crop(padded, shape, seed=seed)
 
 
 def make_pipeline(
@@ -243,8 +249,9 @@ def make_pipeline(
         ds = ds.shuffle(min(num_examples, 50_000), seed=seed, reshuffle_each_iteration=True)
         if augment:
             pad = max(1, (ds.element_spec[0].shape[0] or 32) // 8)
-            ds = ds.map(
-                lambda x, y: (_translate(x, pad, seed=seed), y),
+            seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+            ds = tf.data.Dataset.zip(ds, seeds).map(
+                lambda xy, s: (_translate(xy[0], pad, s), xy[1]),
                 num_parallel_calls=tf.data.AUTOTUNE,
             )
     ds = ds.batch(batch_size, drop_remainder=drop_remainder)
@@ -315,7 +322,9 @@ def load(
     _check_positive_int("batch_size", batch_size)
     _check_positive_int("train_size", train_size, allow_none=True)
     if image_size is not None and (
-        len(tuple(image_size)) != 2 or any(not isinstance(s, int) or s <= 0 for s in image_size)
+        not isinstance(image_size, (tuple, list))
+        or len(image_size) != 2
+        or any(isinstance(s, bool) or not isinstance(s, int) or s <= 0 for s in image_size)
     ):
         raise ValueError(
             "Argument `image_size` must be a pair of positive integers. "
