@@ -55,3 +55,48 @@ def plot_history(history, path, *, title=None):
     if title:
         fig.suptitle(title)
     return _save(fig, path)
+
+
+def plot_schedules(schedules, total_steps, path, *, title="Learning-rate schedules"):
+    """The lecture's comparison figure: learning rate against step.
+
+    Args:
+        schedules: a dict `{label: schedule}` of `LearningRateSchedule`s,
+            floats or callables of the step.
+        total_steps: steps to draw (the x axis runs from 0 to it).
+        path: where to write the PNG.
+        title: figure title. Defaults to `"Learning-rate schedules"`.
+
+    Returns:
+        `path`.
+
+    Example:
+
+    >>> plot_schedules({"cosine": keras.optimizers.schedules.CosineDecay(0.1, 1000)},
+    ...                1000, "schedules.png")
+    """
+    import numpy as np
+
+    if isinstance(total_steps, bool) or not isinstance(total_steps, int) or total_steps <= 0:
+        raise ValueError(
+            f"Argument `total_steps` must be a positive integer. Received: total_steps={total_steps!r}"
+        )
+    if not isinstance(schedules, dict) or not schedules:
+        raise ValueError(
+            "Argument `schedules` must be a non-empty dict {label: schedule}. "
+            f"Received: schedules={schedules!r}"
+        )
+    steps = np.unique(np.linspace(0, total_steps, num=min(total_steps + 1, 400)).astype(int))
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    for label, schedule in schedules.items():
+        if callable(schedule):
+            values = [float(schedule(int(s))) for s in steps]
+        else:
+            values = [float(schedule)] * len(steps)
+        ax.plot(steps, values, label=label)
+    ax.set_xlabel("step")
+    ax.set_ylabel("learning rate")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return _save(fig, path)

@@ -19,3 +19,21 @@ def test_plot_history_writes_png_with_one_panel_per_quantity(tmp_path):
     narrow = matplotlib.image.imread(only_loss)
     assert wide.shape[1] > 2.5 * narrow.shape[1]  # three panels against one
     assert sorted(os.listdir(tmp_path)) == ["a.png", "b.png"]
+
+
+def test_plot_schedules_writes_png_and_validates(tmp_path):
+    import pytest
+
+    from kerasrec import schedules
+
+    path = plots.plot_schedules(
+        {"cosine": schedules.get("cosine", learning_rate=0.1, total_steps=100, warmup_steps=10),
+         "constant": 0.05},
+        100, str(tmp_path / "s.png"),
+    )
+    assert matplotlib.image.imread(path).ndim == 3
+    with pytest.raises(ValueError, match="total_steps"):
+        plots.plot_schedules({"c": 0.1}, 0, str(tmp_path / "x.png"))
+    with pytest.raises(ValueError, match="schedules"):
+        plots.plot_schedules({}, 10, str(tmp_path / "x.png"))
+    assert os.listdir(tmp_path) == ["s.png"]
