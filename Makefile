@@ -12,7 +12,8 @@ ONLY ?=
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONUNBUFFERED := 1
 
-.PHONY: install test results bench clean recipe-baseline
+RECIPES := baseline lr-schedules early-stopping
+.PHONY: install test results bench clean $(addprefix recipe-,$(RECIPES))
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,8 +30,9 @@ test: $(STAMP)
 	if [ $$status -eq 5 ]; then echo "make test: no tests were collected" >&2; fi; \
 	exit $$status
 
-recipe-baseline: $(STAMP)
-	$(PY) recipes/baseline.py $(ARGS)
+# recipe-foo-bar runs recipes/foo_bar.py
+$(addprefix recipe-,$(RECIPES)): recipe-%: $(STAMP)
+	$(PY) recipes/$(subst -,_,$*).py $(ARGS)
 
 # Reruns every recipe at full size and the benchmarks, then rewrites
 # RESULTS.md and the README's results column. ONLY=name[,name] reruns just
