@@ -692,3 +692,26 @@ def test_few_images_hold_out_one_each_from_the_end_of_train(tmp_path):
     _write_class_folders(str(tmp_path), ["a", "b"], 2, seed=0)
     _, _, _, info = load(f"folder:{tmp_path}", quick=True, batch_size=1)
     assert info.split_sizes == {"train": 2, "validation": 1, "test": 1}
+
+
+# Regression guard: prepared data is cached under GENERATOR_VERSION, so a
+# change to what the renderer draws without a version bump would silently
+# reuse stale data (it happened once while calibrating version 1).
+RENDER_FINGERPRINTS = {
+    2: {
+        "source": "65dc68bcf1376eba738922ae08e415395de835f24659a68158b8d03e24ac9010",
+        "similar": "e411d9e77ea9f9ee1dcbeba470eb9a2c1d143cef89ca1a0923d7631496bdcfad",
+        "different": "85efe28771e59e296062fcdce34f18439338cfb447abab58c474902bc52cb485",
+    },
+}
+
+
+@pytest.mark.parametrize("task", sorted(render.TASKS))
+def test_renderer_output_is_pinned_for_its_version(task):
+    images, labels = render.render(task, "validation", 300)
+    digest = hashlib.sha256(images.tobytes() + labels.tobytes()).hexdigest()
+    assert digest == RENDER_FINGERPRINTS[render.GENERATOR_VERSION][task], (
+        "The renderer's output changed. If you changed what it draws, bump "
+        "GENERATOR_VERSION and record the new fingerprints here; otherwise "
+        "NumPy's arithmetic differs on this platform."
+    )

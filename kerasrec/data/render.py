@@ -5,19 +5,32 @@ labels)` and is deterministic for a given `GENERATOR_VERSION`. Images are
 generated in chunks of `CHUNK` examples, each chunk from its own seeded
 generator, so any example depends only on (version, task, split, chunk).
 
-What varies in every image (the nuisance factors the classifier must ignore):
+What varies in every image (the nuisance factors the classifier must ignore),
+with the constants below that set it:
 
-| parameter      | range                                                    |
-|----------------|----------------------------------------------------------|
-| position       | centre anywhere that keeps ~60% of the shape inside      |
-| scale          | radius `SCALE_RANGE` pixels (of 32)                      |
-| rotation       | uniform over 360 degrees                                 |
-| aspect         | `ASPECT_RANGE` (slight stretch along one axis)           |
-| colour         | random RGB foreground, at least `MIN_CONTRAST` from the background |
-| background     | linear gradient between two random colours               |
-| clutter        | `CLUTTER_RANGE` line segments and blobs, some occluding   |
-| distractor     | with probability `DISTRACTOR_PROB`, a small outline of a random other shape |
-| noise          | Gaussian, sigma in `NOISE_RANGE` (fraction of full scale)|
+| parameter  | constant          | value                                          |
+|------------|-------------------|------------------------------------------------|
+| position   | (derived)         | centre anywhere that keeps ~60% of the shape in |
+| scale      | `SCALE_RANGE`     | radius 7-12 pixels (of 32)                     |
+| rotation   | `ROTATION_RANGE`  | uniform in +-35 degrees                        |
+| aspect     | `ASPECT_RANGE`    | 0.8-1.25 stretch along the shape's own axis    |
+| colour     | `MIN_CONTRAST`    | random RGB, >= 0.45 (RGB distance) from the background |
+| background | `GRADIENT_STD`    | linear gradient, second colour = first + N(0, 0.2) |
+| clutter    | `CLUTTER_RANGE`   | 1-4 segments and blobs, ~30% drawn over the shape |
+| distractor | `DISTRACTOR_PROB` | 30%: a small (radius 2.5-4.5) random other shape |
+| noise      | `NOISE_RANGE`     | Gaussian, sigma 0.02-0.06 of full scale        |
+
+Calibration (`tools/calibrate_shapes.py`): the reference CNN
+(`kerasrec.models.build_cnn` defaults, Adam 1e-3, batch 128, 10 epochs,
+20k training images) should land between 80% and 92% test accuracy. Measured
+for version 2 on the Keras JAX backend (lent H100): source 80.3%; at +-30
+degrees it was 84.8% there but 91.2% on TensorFlow/CPU (RESULTS.md), so the
+range was widened to +-35 to keep the CPU run inside the band. Single
+10-epoch runs vary by several points (validation accuracy still swings
+between epochs). Training on a small subset overfits at once: on 1k
+examples the CNN reaches ~70% train accuracy in 30 epochs while test
+accuracy stays near chance (12%); the data needs ~300 steps on 20k images
+before validation accuracy leaves chance.
 
 Tasks (all 32x32x3 uint8):
 - `source`: 10 shape classes (`SOURCE_SHAPES`), solid fill.
@@ -29,12 +42,14 @@ Tasks (all 32x32x3 uint8):
 
 import numpy as np
 
-GENERATOR_VERSION = 1
+# Bump with ANY change to what the renderer draws: prepared data is stored
+# under its version, so a stale copy is never reused (tests pin a fingerprint).
+GENERATOR_VERSION = 2
 CHUNK = 1000
 SIZE = 32
 SUPERSAMPLE = 2
 SCALE_RANGE = (7.0, 12.0)
-ROTATION_RANGE = 30.0  # degrees either way
+ROTATION_RANGE = 35.0  # degrees either way
 GRADIENT_STD = 0.2
 ASPECT_RANGE = (0.8, 1.25)
 MIN_CONTRAST = 0.45

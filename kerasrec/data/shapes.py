@@ -54,7 +54,10 @@ class Shapes(tfds.core.GeneratorBasedBuilder):
     """Procedural CIFAR-like 32x32x3 shapes, in three tasks for transfer."""
 
     VERSION = tfds.core.Version(f"{render.GENERATOR_VERSION}.0.0")
-    RELEASE_NOTES = {"1.0.0": "First release."}
+    RELEASE_NOTES = {
+        "1.0.0": "First release.",
+        "2.0.0": "Rotation range 35 degrees (was 30): recalibrated for the reference CNN.",
+    }
     BUILDER_CONFIGS = [
         ShapesConfig(name=task, task=task, description=f"The `{task}` task.")
         for task in render.TASKS
