@@ -7,31 +7,14 @@ and rescale inside, so a saved model is self-contained.
 import keras
 from keras import layers
 
-
-def _check_positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"Argument `{name}` must be a positive integer. Received: {name}={value!r}")
-
-
-def _check_number(name, value, low, high=None):
-    """`value` is a real number in [low, high) (or [low, inf) without `high`)."""
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    ok = ok and value >= low and (high is None or value < high)
-    if not ok:
-        allowed = f"in [{low}, {high})" if high is not None else f">= {low}"
-        raise ValueError(f"Argument `{name}` must be a number {allowed}. Received: {name}={value!r}")
+from kerasrec._checks import check_number, check_positive_int, check_positive_ints
 
 
 def _check_common(input_shape, num_classes):
-    if (
-        not isinstance(input_shape, (tuple, list))
-        or len(input_shape) != 3
-        or any(isinstance(s, bool) or not isinstance(s, int) or s <= 0 for s in input_shape)
-    ):
-        raise ValueError(
-            "Argument `input_shape` must be (height, width, channels) of positive "
-            f"integers. Received: input_shape={input_shape!r}"
-        )
+    check_positive_ints(
+        "input_shape", input_shape, length=3,
+        what="(height, width, channels) of positive integers",
+    )
     if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
         raise ValueError(
             f"Argument `num_classes` must be an integer >= 2. Received: num_classes={num_classes!r}"
@@ -105,10 +88,10 @@ def build_cnn(
     (None, 10)
     """
     _check_common(input_shape, num_classes)
-    _check_positive_int("width", width)
-    _check_positive_int("depth", depth)
-    _check_number("weight_decay", weight_decay, 0)
-    _check_number("dropout", dropout, 0, 1)
+    check_positive_int("width", width)
+    check_positive_int("depth", depth)
+    check_number("weight_decay", weight_decay, 0)
+    check_number("dropout", dropout, 0, 1)
     inputs = keras.Input(shape=tuple(input_shape), name="image")
     x = layers.Rescaling(1.0 / 255, name="rescale")(inputs)
     x = layers.Conv2D(width, 3, padding="same", use_bias=False,
@@ -150,17 +133,11 @@ def build_mlp(
         An uncompiled `keras.Model` with softmax outputs.
     """
     _check_common(input_shape, num_classes)
-    if (
-        not isinstance(hidden_units, (tuple, list))
-        or not hidden_units
-        or any(isinstance(u, bool) or not isinstance(u, int) or u <= 0 for u in hidden_units)
-    ):
-        raise ValueError(
-            "Argument `hidden_units` must be a non-empty sequence of positive integers. "
-            f"Received: hidden_units={hidden_units!r}"
-        )
-    _check_number("weight_decay", weight_decay, 0)
-    _check_number("dropout", dropout, 0, 1)
+    check_positive_ints(
+        "hidden_units", hidden_units, what="a non-empty sequence of positive integers"
+    )
+    check_number("weight_decay", weight_decay, 0)
+    check_number("dropout", dropout, 0, 1)
     regularizer = keras.regularizers.L2(weight_decay) if weight_decay else None
     inputs = keras.Input(shape=tuple(input_shape), name="image")
     x = layers.Rescaling(1.0 / 255, name="rescale")(inputs)

@@ -15,6 +15,7 @@ import tempfile
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
+from kerasrec._checks import check_positive_int, check_positive_ints
 from kerasrec.data import digits as _digits  # noqa: F401  (registers `digits`)
 from kerasrec.data import shapes as _shapes  # noqa: F401  (registers `shapes`)
 
@@ -64,15 +65,6 @@ def _network_available(timeout=3.0):
         return True
     except OSError:
         return False
-
-
-def _check_positive_int(name, value, allow_none=False):
-    if value is None and allow_none:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(
-            f"Argument `{name}` must be a positive integer. Received: {name}={value!r}"
-        )
 
 
 def _unknown_name_error(name):
@@ -233,7 +225,7 @@ def make_pipeline(
     Returns:
         A batched, prefetched `tf.data.Dataset`.
     """
-    _check_positive_int("batch_size", batch_size)
+    check_positive_int("batch_size", batch_size)
     if image_size is not None:
         size = tuple(image_size)
         ds = ds.map(
@@ -319,17 +311,10 @@ def load(
     """
     if not isinstance(name, str) or not name:
         raise ValueError(f"Argument `name` must be a non-empty string. Received: name={name!r}")
-    _check_positive_int("batch_size", batch_size)
-    _check_positive_int("train_size", train_size, allow_none=True)
-    if image_size is not None and (
-        not isinstance(image_size, (tuple, list))
-        or len(image_size) != 2
-        or any(isinstance(s, bool) or not isinstance(s, int) or s <= 0 for s in image_size)
-    ):
-        raise ValueError(
-            "Argument `image_size` must be a pair of positive integers. "
-            f"Received: image_size={image_size!r}"
-        )
+    check_positive_int("batch_size", batch_size)
+    check_positive_int("train_size", train_size, allow_none=True)
+    if image_size is not None:
+        check_positive_ints("image_size", image_size, length=2, what="a pair of positive integers")
     data_dir = os.path.expanduser(data_dir or default_data_dir())
     folder = name.startswith("folder:")
     if folder:
