@@ -29,6 +29,10 @@ OUT = os.path.join("runs", "results")
 ENTRIES = {
     "baseline-shapes": ("recipes/baseline.py", ["--dataset", "shapes", "--epochs", "10"]),
     "baseline-digits": ("recipes/baseline.py", ["--dataset", "digits", "--epochs", "30"]),
+    "early-stopping": (
+        "recipes/early_stopping.py",
+        ["--dataset", "digits", "--label-noise", "0.3", "--epochs", "100"],
+    ),
 }
 BENCH = "bench"
 
