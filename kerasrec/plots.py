@@ -100,3 +100,76 @@ def plot_schedules(schedules, total_steps, path, *, title="Learning-rate schedul
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return _save(fig, path)
+
+
+def plot_histories(histories, path, *, keys=("loss", "val_accuracy"), xlabel="epoch",
+                   title=None, log_keys=(), ylims=None):
+    """Compares runs: one panel per quantity, one line per run.
+
+    Missing and non-finite values leave gaps, so a run whose loss became NaN
+    stops where it diverged; on a logarithmic axis, so do zeros.
+
+    Args:
+        histories: a dict `{label: history}`; each history is a
+            `keras.callbacks.History` or a dict `{key: list of floats}`.
+        path: where to write the PNG.
+        keys: the quantities to draw, one panel each, in this order. A run
+            without a key is left out of that panel. Defaults to
+            `("loss", "val_accuracy")`.
+        xlabel: the x axis label; the x values are 1, 2, ... Defaults to
+            `"epoch"`.
+        title: figure title. Defaults to `None`.
+        log_keys: the keys whose panel has a logarithmic y axis. Defaults to
+            `()`.
+        ylims: a dict `{key: (bottom, top)}` fixing the y range of those
+            panels, e.g. to keep an exploding loss from flattening the
+            others. Defaults to `None`.
+
+    Returns:
+        `path`.
+
+    Raises:
+        ValueError: `histories` is not a non-empty dict, or `keys` is empty.
+
+    Example:
+
+    >>> plot_histories({"constant": h1, "cosine": h2}, "compare.png",
+    ...                keys=("val_accuracy", "loss"))
+    """
+    import numpy as np
+    from matplotlib.ticker import MaxNLocator
+
+    if not isinstance(histories, dict) or not histories:
+        raise ValueError(
+            "Argument `histories` must be a non-empty dict {label: history}. "
+            f"Received: histories={histories!r}"
+        )
+    keys = list(keys)
+    if not keys:
+        raise ValueError(
+            f"Argument `keys` must name at least one quantity. Received: keys={keys!r}"
+        )
+    ylims = ylims or {}
+    fig, axes = plt.subplots(1, len(keys), figsize=(5.0 * len(keys), 3.8), squeeze=False)
+    for ax, key in zip(axes[0], keys):
+        for label, history in histories.items():
+            history = getattr(history, "history", history)
+            values = history.get(key)
+            if not values:
+                continue
+            values = np.asarray([np.nan if v is None else float(v) for v in values], dtype=float)
+            values[~np.isfinite(values)] = np.nan
+            ax.plot(np.arange(1, len(values) + 1), values, label=label)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(key.replace("_", " "))
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        if key in log_keys:
+            ax.set_yscale("log", nonpositive="mask")
+        if key in ylims:
+            ax.set_ylim(*ylims[key])
+        ax.grid(alpha=0.3)
+        if ax.lines:
+            ax.legend(fontsize=7)
+    if title:
+        fig.suptitle(title)
+    return _save(fig, path)
