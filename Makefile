@@ -12,8 +12,7 @@ ONLY ?=
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONUNBUFFERED := 1
 
-RECIPES := baseline lr-schedules early-stopping
-.PHONY: install test results bench clean $(addprefix recipe-,$(RECIPES))
+.PHONY: install test results bench clean recipe-baseline recipe-lr-schedules recipe-early-stopping
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,7 +30,7 @@ test: $(STAMP)
 	exit $$status
 
 # recipe-foo-bar runs recipes/foo_bar.py
-$(addprefix recipe-,$(RECIPES)): recipe-%: $(STAMP)
+recipe-baseline recipe-lr-schedules recipe-early-stopping: recipe-%: $(STAMP)
 	$(PY) recipes/$(subst -,_,$*).py $(ARGS)
 
 # Reruns every recipe at full size and the benchmarks, then rewrites
