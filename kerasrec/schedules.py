@@ -93,6 +93,19 @@ def _check_non_negative_int(name, value):
     return int(value)
 
 
+def _check_list(name, value, is_valid, what):
+    """`value` as a non-empty list whose items all pass `is_valid`."""
+    items = None
+    if not isinstance(value, (str, bytes)) and hasattr(value, "__iter__"):
+        items = list(value)
+    if not items or not all(is_valid(v) for v in items):
+        raise ValueError(
+            f"Argument `{name}` must be a non-empty list of {what}. "
+            f"Received: {name}={value!r}"
+        )
+    return items
+
+
 def _check_factor(value):
     if not _is_number(value) or not 0 < value <= 1:
         raise ValueError(
@@ -146,21 +159,9 @@ class StepDecay(keras.optimizers.schedules.LearningRateSchedule):
         self.initial_learning_rate = _check_positive_number(
             "initial_learning_rate", initial_learning_rate
         )
-        if isinstance(boundaries, (str, bytes)) or not hasattr(
-            boundaries, "__iter__"
-        ):
-            raise ValueError(
-                "Argument `boundaries` must be a list of ints > 0. "
-                f"Received: boundaries={boundaries!r}"
-            )
-        boundaries = list(boundaries)
-        if not boundaries or not all(
-            _is_int(b) and b > 0 for b in boundaries
-        ):
-            raise ValueError(
-                "Argument `boundaries` must be a non-empty list of ints > 0. "
-                f"Received: boundaries={boundaries!r}"
-            )
+        boundaries = _check_list(
+            "boundaries", boundaries, lambda b: _is_int(b) and b > 0, "ints > 0"
+        )
         if any(a >= b for a, b in zip(boundaries, boundaries[1:])):
             raise ValueError(
                 "Argument `boundaries` must be strictly increasing (sorted, "
@@ -559,21 +560,12 @@ def get(name, *, learning_rate, total_steps, warmup_steps=0, **options):
         decay = Constant(learning_rate)
     elif name == "step":
         milestones = options.get("milestones", [0.3, 0.6, 0.9])
-        if isinstance(milestones, (str, bytes)) or not hasattr(
-            milestones, "__iter__"
-        ):
-            raise ValueError(
-                "Argument `milestones` must be a list of fractions in (0, 1). "
-                f"Received: milestones={milestones!r}"
-            )
-        milestones = list(milestones)
-        if not milestones or not all(
-            _is_number(m) and 0 < m < 1 for m in milestones
-        ):
-            raise ValueError(
-                "Argument `milestones` must be a non-empty list of fractions "
-                f"in (0, 1). Received: milestones={milestones!r}"
-            )
+        milestones = _check_list(
+            "milestones",
+            milestones,
+            lambda m: _is_number(m) and 0 < m < 1,
+            "fractions in (0, 1)",
+        )
         boundaries = [max(1, int(round(m * span))) for m in milestones]
         if any(a >= b for a, b in zip(boundaries, boundaries[1:])):
             raise ValueError(
