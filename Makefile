@@ -9,10 +9,12 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 ARGS ?=
 ONLY ?=
+WORKERS ?= 2
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONUNBUFFERED := 1
 
-.PHONY: install test results bench clean recipe-baseline recipe-lr-schedules recipe-early-stopping
+.PHONY: install test results bench clean recipe-baseline recipe-lr-schedules recipe-early-stopping \
+	recipe-lr-range-test recipe-grid-vs-random recipe-playbook recipe-search-distributed
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,8 +32,17 @@ test: $(STAMP)
 	exit $$status
 
 # recipe-foo-bar runs recipes/foo_bar.py
-recipe-baseline recipe-lr-schedules recipe-early-stopping: recipe-%: $(STAMP)
+recipe-baseline recipe-lr-schedules recipe-early-stopping recipe-lr-range-test \
+recipe-grid-vs-random: recipe-%: $(STAMP)
 	$(PY) recipes/$(subst -,_,$*).py $(ARGS)
+
+# The main job: the whole tuning procedure, one command.
+recipe-playbook: $(STAMP)
+	$(PY) recipes/tuning_playbook.py $(ARGS)
+
+# One KerasTuner search shared by a chief and WORKERS workers on 127.0.0.1.
+recipe-search-distributed: $(STAMP)
+	$(PY) recipes/search_distributed.py $(ARGS) --workers $(WORKERS)
 
 # Reruns every recipe at full size and the benchmarks, then rewrites
 # RESULTS.md and the README's results column. ONLY=name[,name] reruns just
