@@ -29,6 +29,13 @@ OUT = os.path.join("runs", "results")
 ENTRIES = {
     "baseline-shapes": ("recipes/baseline.py", ["--dataset", "shapes", "--epochs", "10"]),
     "baseline-digits": ("recipes/baseline.py", ["--dataset", "digits", "--epochs", "30"]),
+    "lr-schedules": (
+        "recipes/lr_schedules.py", ["--dataset", "shapes", "--train-size", "10000", "--epochs", "8"],
+    ),
+    "lr-schedules-digits": (
+        "recipes/lr_schedules.py",
+        ["--dataset", "digits", "--epochs", "40", "--batch-size", "32"],
+    ),
     "early-stopping": (
         "recipes/early_stopping.py",
         ["--dataset", "digits", "--label-noise", "0.3", "--epochs", "100"],
