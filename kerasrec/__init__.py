@@ -2,7 +2,13 @@
 
 The public surface, by module:
 - `kerasrec.schedules`: learning-rate schedules and warmup (`get` by name).
-- `kerasrec.callbacks`: `LearningRateLogger`, `PrecheltStopping`.
+- `kerasrec.callbacks`: `LearningRateLogger`, `PrecheltStopping`, `LRFinder`.
+- `kerasrec.lr_range`: the LR range test in one call (`lr_range_test`).
+- `kerasrec.diagnosis`: reads learning curves (`diagnose`, `Finding`,
+  `format_findings`, `CODES`); `kerasrec.diagnose` is the same function.
+- `kerasrec.tuning`: KerasTuner grid and random search that resume, with a
+  trial table (`GridSearch`, `RandomSearch`, `make_hypermodel`).
+- `kerasrec.playbook`: the lecture's tuning procedure, one function a step.
 - `kerasrec.data`: embedded offline datasets and the one input pipeline.
 - `kerasrec.models`: the reference CNN and MLP.
 - `kerasrec.runs`, `kerasrec.plots`: the recipe harness and its figures
@@ -12,6 +18,7 @@ Importing `kerasrec` registers every serializable object with Keras, so a
 model saved with a kerasrec schedule loads without `custom_objects`.
 """
 
-from kerasrec import callbacks, data, models, schedules
+from kerasrec import callbacks, data, diagnosis, lr_range, models, playbook, schedules, tuning
+from kerasrec.diagnosis import Finding, diagnose
 
 __version__ = "0.1.0"

@@ -32,10 +32,15 @@ from kerasrec._checks import check_number, check_positive_int
 __all__ = [
     "InitialLoss",
     "OverfitResult",
+    "SearchResult",
     "FinalResult",
     "make_optimizer",
     "check_initial_loss",
     "overfit_small_sample",
+    "find_learning_rate",
+    "coarse_search",
+    "narrow_ranges",
+    "refine_search",
     "train_final",
 ]
 
@@ -105,7 +110,10 @@ def check_initial_loss(model, dataset, *, num_classes=None, num_batches=10, tole
     roughly uniform probabilities, so its cross-entropy is
     `-log(1 / C) = ln(C)` (2.30 for 10 classes). Only the data loss is
     measured: regularization terms (`model.losses`, the lecture's "weight
-    decay off") are left out, and BatchNorm runs in inference mode.
+    decay off") are left out. The model runs in training mode, as in the
+    first step of `fit` (BatchNorm uses the batch's statistics, dropout is
+    on), and its weights, BatchNorm's moving statistics included, are
+    restored afterwards.
 
     Args:
         model: an untrained Keras classifier (compiled or not).
@@ -136,11 +144,20 @@ def check_initial_loss(model, dataset, *, num_classes=None, num_batches=10, tole
     check_positive_int("num_batches", num_batches)
     check_number("tolerance", tolerance, 0)
     total, count = 0.0, 0
-    for x, y in dataset.take(num_batches):
-        outputs = model(x, training=False)
-        losses = keras.losses.sparse_categorical_crossentropy(y, outputs, from_logits=from_logits)
-        total += float(keras.ops.sum(losses))
-        count += int(losses.shape[0])
+    # Training mode, as in the first step of `fit` (BatchNorm normalizes with
+    # the batch's statistics; in inference mode its untrained moving
+    # statistics would inflate the loss). That updates the moving
+    # statistics, so every weight is put back afterwards.
+    weights = model.get_weights()
+    try:
+        for x, y in dataset.take(num_batches):
+            outputs = model(x, training=True)
+            losses = keras.losses.sparse_categorical_crossentropy(
+                y, outputs, from_logits=from_logits)
+            total += float(keras.ops.sum(losses))
+            count += int(losses.shape[0])
+    finally:
+        model.set_weights(weights)
     if count == 0:
         raise ValueError("Argument `dataset` must yield at least one batch. Received: an empty dataset")
     loss = total / count
@@ -281,6 +298,241 @@ def overfit_small_sample(build_model, dataset, *, num_batches=5, max_epochs=200,
                          loss=last_loss, examples=examples,
                          history={k: [float(v) for v in vs] for k, vs in history.items()},
                          message=message)
+
+
+# ---------------------------------------------------------------------------
+# Step 3: the learning-rate range test.
+
+
+def find_learning_rate(build_model, train, *, optimizer="sgd", weight_decay=1e-4,
+                       min_learning_rate=1e-5, max_learning_rate=10.0, num_steps=100,
+                       method="steepest", plot_path=None):
+    """Step 3: a learning rate that makes the loss drop fast, on all the data.
+
+    Builds a fresh model, compiles it with `optimizer` and a little weight
+    decay (the lecture's set-up), and runs `kerasrec.lr_range.lr_range_test`
+    over `num_steps` batches of `train`: the learning rate grows
+    exponentially from `min_learning_rate` to `max_learning_rate` and the
+    test stops once the smoothed loss diverges.
+
+    Args:
+        build_model: a function returning a new, uncompiled Keras model.
+        train: the training batches (repeated as needed).
+        optimizer: `"sgd"` (momentum 0.9), `"adam"` or `"adamw"`. Defaults
+            to `"sgd"`.
+        weight_decay: decoupled weight decay during the test, or `None`.
+            Defaults to `1e-4`.
+        min_learning_rate: the first learning rate. Defaults to `1e-5`.
+        max_learning_rate: the last. Defaults to `10.0`.
+        num_steps: the most batches. Defaults to `100`.
+        method: how to read the suggestion (see `LRFinder.suggestion`).
+            Defaults to `"steepest"`.
+        plot_path: where to draw the curve, or `None`. Defaults to `None`.
+
+    Returns:
+        A `kerasrec.lr_range.LRRangeResult`.
+
+    Raises:
+        ValueError: a bad argument, or a curve too short to read.
+    """
+    from kerasrec import lr_range
+
+    if not callable(build_model):
+        raise ValueError(f"Argument `build_model` must be a function returning a model. "
+                         f"Received: build_model={build_model!r}")
+    model = build_model()
+    model.compile(optimizer=make_optimizer(optimizer, min_learning_rate, weight_decay),
+                  loss="sparse_categorical_crossentropy")
+    return lr_range.lr_range_test(
+        model, train, min_learning_rate=min_learning_rate, max_learning_rate=max_learning_rate,
+        num_steps=num_steps, method=method, plot_path=plot_path,
+    )
+
+
+# ---------------------------------------------------------------------------
+# Steps 4 and 5: coarse grid, then random refinement (KerasTuner).
+
+
+@dataclasses.dataclass(frozen=True)
+class SearchResult:
+    """What a search step found.
+
+    Attributes:
+        best_hyperparameters: `{name: value}` of the best trial.
+        best_score: its objective value.
+        table: every trial (`kerasrec.tuning` `trials_table()` rows).
+        directory: the tuner's project directory (`trials.csv`,
+            `trials.json`, and KerasTuner's own files).
+        tuner: the tuner itself (not serialized).
+    """
+
+    best_hyperparameters: dict
+    best_score: float
+    table: list
+    directory: str
+    tuner: object = dataclasses.field(default=None, compare=False, repr=False)
+
+    def to_dict(self):
+        return {"best_hyperparameters": self.best_hyperparameters, "best_score": self.best_score,
+                "table": self.table, "directory": self.directory}
+
+
+def _search(tuner, train, validation, epochs, verbose, extra_callbacks=()):
+    tuner.search(train, validation_data=validation, epochs=epochs, verbose=verbose,
+                 callbacks=[kcallbacks.LearningRateLogger(), *extra_callbacks])
+    tuner.save_trials()
+    best = tuner.oracle.get_best_trials(1)
+    if not best:
+        raise RuntimeError(f"the search in {tuner.project_dir} finished no trial")
+    return SearchResult(
+        best_hyperparameters=dict(best[0].hyperparameters.values),
+        best_score=float(best[0].score), table=tuner.trials_table(),
+        directory=str(tuner.project_dir), tuner=tuner,
+    )
+
+
+def _check_range(name, value):
+    ok = (isinstance(value, (tuple, list)) and len(value) == 2
+          and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+          and 0 < value[0] < value[1] and math.isfinite(value[1]))
+    if not ok:
+        raise ValueError(f"Argument `{name}` must be a range (low, high) with 0 < low < high. "
+                         f"Received: {name}={value!r}")
+    return (float(value[0]), float(value[1]))
+
+
+def coarse_search(build_model, train, validation, *, learning_rate, directory,
+                  span=10.0, weight_decay=(1e-5, 1e-3), grid_points=3, epochs=2,
+                  optimizer="sgd", objective="val_accuracy", project_name="coarse",
+                  max_grid_size=25, verbose=0):
+    """Step 4: a coarse grid of learning rate x weight decay, a few epochs each.
+
+    The learning rates are `grid_points` log-spaced values from
+    `learning_rate / span` to `learning_rate * span` (around step 3's
+    suggestion), the weight decays `grid_points` log-spaced values over
+    `weight_decay`; every combination trains `epochs` epochs at a constant
+    learning rate with `kerasrec.tuning.GridSearch` in `directory`, which
+    resumes there after a crash.
+
+    Args:
+        build_model: a function returning a new, uncompiled Keras model.
+        train: the training batches.
+        validation: the validation batches.
+        learning_rate: the centre of the learning-rate range.
+        directory: where the tuner keeps its trials.
+        span: the range is `learning_rate / span` to `learning_rate * span`.
+            Defaults to `10.0`.
+        weight_decay: the range `(low, high)`. Defaults to `(1e-5, 1e-3)`.
+        grid_points: values per hyperparameter. Defaults to `3`.
+        epochs: epochs per trial. Defaults to `2`.
+        optimizer: `"sgd"` or `"adamw"`. Defaults to `"sgd"`.
+        objective: the metric to maximize. Defaults to `"val_accuracy"`.
+        project_name: the tuner's project. Defaults to `"coarse"`.
+        max_grid_size: the largest grid allowed. Defaults to `25`.
+        verbose: Keras `fit` verbosity. Defaults to `0`.
+
+    Returns:
+        A `SearchResult`.
+
+    Raises:
+        ValueError: a bad argument (also from `kerasrec.tuning`).
+    """
+    from kerasrec import tuning
+
+    check_number("learning_rate", learning_rate, 1e-12)
+    check_number("span", span, 1.000001)
+    check_positive_int("epochs", epochs)
+    lr_range = (learning_rate / span, learning_rate * span)
+    hypermodel = tuning.make_hypermodel(build_model, optimizer=optimizer,
+                                        learning_rate=lr_range,
+                                        weight_decay=_check_range("weight_decay", weight_decay),
+                                        grid_points=grid_points)
+    tuner = tuning.GridSearch(hypermodel, objective=objective, directory=directory,
+                              project_name=project_name, max_grid_size=max_grid_size)
+    return _search(tuner, train, validation, epochs, verbose)
+
+
+def narrow_ranges(table, *, top_k=3, names=("learning_rate", "weight_decay"), widen=2.0):
+    """The ranges that the best trials of a search span, widened.
+
+    Takes the `top_k` completed trials by score and, for each name, the
+    range from the smallest to the largest value they used, widened by the
+    factor `widen` on each side (a grid point's neighbourhood): the range
+    that step 5 samples.
+
+    Args:
+        table: `trials_table()` rows of a maximized objective.
+        top_k: how many of the best trials. Defaults to `3`.
+        names: the hyperparameters to narrow. Defaults to
+            `("learning_rate", "weight_decay")`.
+        widen: the factor to widen each range by on both sides. Defaults to
+            `2.0`.
+
+    Returns:
+        `{name: (low, high)}`.
+
+    Raises:
+        ValueError: a bad argument, or no completed trial.
+    """
+    check_positive_int("top_k", top_k)
+    check_number("widen", widen, 1.0)
+    done = [r for r in table if r.get("status") == "COMPLETED" and r.get("score") is not None]
+    if not done:
+        raise ValueError("Argument `table` must hold at least one completed trial. "
+                         f"Received: {len(table)} trials, none completed")
+    best = sorted(done, key=lambda r: r["score"], reverse=True)[:top_k]
+    ranges = {}
+    for name in names:
+        values = [float(r["hyperparameters"][name]) for r in best]
+        if min(values) <= 0:
+            raise ValueError(f"Argument `table` must hold positive values of `{name}`. "
+                             f"Received: {values}")
+        ranges[name] = (min(values) / widen, max(values) * widen)
+    return ranges
+
+
+def refine_search(build_model, train, validation, *, learning_rate, weight_decay, directory,
+                  max_trials=6, epochs=5, optimizer="sgd", objective="val_accuracy",
+                  project_name="refine", seed=0, verbose=0):
+    """Step 5: random search in the narrowed ranges, longer, no decay.
+
+    Samples `max_trials` log-uniform combinations of learning rate and
+    weight decay from the ranges (for instance `narrow_ranges()` of step 4)
+    with `kerasrec.tuning.RandomSearch`, each trained `epochs` epochs at a
+    constant learning rate. The search resumes in `directory`.
+
+    Args:
+        build_model: a function returning a new, uncompiled Keras model.
+        train: the training batches.
+        validation: the validation batches.
+        learning_rate: the range `(low, high)`.
+        weight_decay: the range `(low, high)`.
+        directory: where the tuner keeps its trials.
+        max_trials: the number of trials. Defaults to `6`.
+        epochs: epochs per trial. Defaults to `5`.
+        optimizer: `"sgd"` or `"adamw"`. Defaults to `"sgd"`.
+        objective: the metric to maximize. Defaults to `"val_accuracy"`.
+        project_name: the tuner's project. Defaults to `"refine"`.
+        seed: the sampling seed. Defaults to `0`.
+        verbose: Keras `fit` verbosity. Defaults to `0`.
+
+    Returns:
+        A `SearchResult`.
+
+    Raises:
+        ValueError: a bad argument (also from `kerasrec.tuning`).
+    """
+    from kerasrec import tuning
+
+    check_positive_int("epochs", epochs)
+    hypermodel = tuning.make_hypermodel(
+        build_model, optimizer=optimizer,
+        learning_rate=_check_range("learning_rate", learning_rate),
+        weight_decay=_check_range("weight_decay", weight_decay),
+    )
+    tuner = tuning.RandomSearch(hypermodel, objective=objective, max_trials=max_trials,
+                                seed=seed, directory=directory, project_name=project_name)
+    return _search(tuner, train, validation, epochs, verbose)
 
 
 # ---------------------------------------------------------------------------

@@ -138,3 +138,87 @@ def test_make_optimizer_names():
         playbook.make_optimizer("lion", 1e-3)
     with pytest.raises(ValueError, match="`weight_decay`"):
         playbook.make_optimizer("sgd", 0.1, -1.0)
+
+
+def test_initial_loss_leaves_every_weight_unchanged():
+    # Training mode updates BatchNorm's moving statistics: they must be put back.
+    model = models.build_cnn((16, 16, 3), 4, width=4)
+    before = [w.copy() for w in model.get_weights()]
+    x = np.random.default_rng(0).uniform(0, 255, (32, 16, 16, 3)).astype("float32")
+    ds = tf.data.Dataset.from_tensor_slices((x, np.arange(32) % 4)).batch(16)
+    result = playbook.check_initial_loss(model, ds)
+    assert result.ok, result.message
+    for a, b in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+# Steps 3-5 ------------------------------------------------------------------
+
+
+def test_find_learning_rate_suggests_a_sane_sgd_rate(digits):
+    train, _, info = digits
+    result = playbook.find_learning_rate(mlp(info), train, num_steps=60)
+    assert 1e-4 < result.suggested_learning_rate < 1.0
+    assert len(result.losses) <= 60
+
+
+def row(lr, wd, score, status="COMPLETED"):
+    return {"status": status, "score": score,
+            "hyperparameters": {"learning_rate": lr, "weight_decay": wd}}
+
+
+def test_narrow_ranges_spans_the_best_trials_widened():
+    table = [row(0.01, 1e-5, 0.5), row(0.1, 1e-4, 0.9), row(1.0, 1e-3, 0.8),
+             row(0.001, 1e-3, 0.95, status="RUNNING"), row(0.1, 1e-3, 0.7)]
+    ranges = playbook.narrow_ranges(table, top_k=2, widen=2.0)
+    assert ranges["learning_rate"] == pytest.approx((0.05, 2.0))
+    assert ranges["weight_decay"] == pytest.approx((5e-5, 2e-3))
+
+
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [({"table": []}, "table"), ({"table": [row(0.1, 0, 0.5)]}, "table"),
+     ({"table": [row(0.1, 1e-4, 0.5)], "top_k": 0}, "top_k"),
+     ({"table": [row(0.1, 1e-4, 0.5)], "widen": 0.5}, "widen")],
+)
+def test_narrow_ranges_bad_arguments(kwargs, name):
+    with pytest.raises(ValueError, match=f"`{name}`"):
+        playbook.narrow_ranges(**kwargs)
+
+
+def test_coarse_then_refine_search_and_resume(digits, tmp_path):
+    train, val, info = digits
+    coarse = playbook.coarse_search(mlp(info), train, val, learning_rate=0.05,
+                                    directory=str(tmp_path), grid_points=2, epochs=1,
+                                    weight_decay=(1e-5, 1e-3))
+    lrs = sorted({r["hyperparameters"]["learning_rate"] for r in coarse.table})
+    assert lrs == pytest.approx([0.005, 0.5])
+    assert len(coarse.table) == 4 and all(r["status"] == "COMPLETED" for r in coarse.table)
+    assert coarse.best_score == max(r["score"] for r in coarse.table)
+    assert (tmp_path / "coarse" / "trials.csv").exists()
+    # Rerun in the same directory: the finished grid is reused, nothing retrains.
+    again = playbook.coarse_search(mlp(info), train, val, learning_rate=0.05,
+                                   directory=str(tmp_path), grid_points=2, epochs=1,
+                                   weight_decay=(1e-5, 1e-3))
+    assert [r["trial_id"] for r in again.table] == [r["trial_id"] for r in coarse.table]
+    assert [r["seconds"] for r in again.table] == [r["seconds"] for r in coarse.table]
+    ranges = playbook.narrow_ranges(coarse.table, top_k=2)
+    refine = playbook.refine_search(mlp(info), train, val, directory=str(tmp_path),
+                                    max_trials=2, epochs=2, **ranges)
+    assert len(refine.table) == 2
+    for r in refine.table:
+        lo, hi = ranges["learning_rate"]
+        assert lo <= r["hyperparameters"]["learning_rate"] <= hi
+        assert r["epochs"] == 2 and len(r["history"]["val_accuracy"]) == 2
+
+
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [({"learning_rate": 0}, "learning_rate"), ({"span": 1.0}, "span"),
+     ({"weight_decay": (1e-3, 1e-5)}, "weight_decay"), ({"epochs": 0}, "epochs")],
+)
+def test_coarse_search_bad_arguments(digits, tmp_path, kwargs, name):
+    train, val, info = digits
+    args = {"learning_rate": 0.05, "directory": str(tmp_path), **kwargs}
+    with pytest.raises(ValueError, match=f"`{name}`"):
+        playbook.coarse_search(mlp(info), train, val, **args)

@@ -36,6 +36,7 @@ ENTRIES = {
         "recipes/lr_schedules.py",
         ["--dataset", "digits", "--epochs", "40", "--batch-size", "32"],
     ),
+    "playbook": ("recipes/tuning_playbook.py", ["--dataset", "shapes"]),
     "early-stopping": (
         "recipes/early_stopping.py",
         ["--dataset", "digits", "--label-noise", "0.3", "--epochs", "100"],

@@ -1,0 +1,913 @@
+"""Learning-curve diagnosis: which of the lecture's patterns a run shows.
+
+Step 6 of the lecture's procedure reads the learning curves. `diagnose()`
+does it for a Keras `History` (or its `.history` dict): it names each pattern
+it finds, with the numbers from the curves that show it and the lecture's
+advice for it, as `Finding`s. `format_findings()` turns them into a
+markdown list for a report.
+
+| code | what the curves show | advice |
+|---|---|---|
+| `"bad_initialization"` | loss flat at its initial value, then a drop | fix the initialization |
+| `"lr_too_high"` | loss falls, then plateaus early and high | lower the LR, or decay it |
+| `"decayed_too_early"` | loss steps down after an LR drop, then flat | decay later |
+| `"train_longer"` | train and val still improving together | train longer |
+| `"overfitting"` | big train/val gap, or val loss rising | regularize, more data, stop early |
+| `"underfitting"` | no gap, but low accuracy | bigger model, train longer |
+| `"diverged"` | NaN/inf loss, or the loss exploding | lower the LR, check data and init |
+| `"healthy"` | none of the above | |
+
+The detectors are heuristics on per-epoch curves (5 to a few hundred
+epochs): they smooth a little, compare against the curve's own scale (the
+initial loss) and never test exact equality. Their thresholds are the
+keyword arguments of `diagnose()`.
+"""
+
+import dataclasses
+import math
+import numbers
+from collections.abc import Mapping
+
+import keras
+import numpy as np
+
+__all__ = ["CODES", "Finding", "diagnose", "format_findings"]
+
+CODES = (
+    "bad_initialization",
+    "lr_too_high",
+    "decayed_too_early",
+    "train_longer",
+    "overfitting",
+    "underfitting",
+    "diverged",
+    "healthy",
+)
+
+# The history keys that diagnose() reads; any other key is ignored.
+_KEYS = ("loss", "val_loss", "accuracy", "val_accuracy", "learning_rate")
+
+# After an LR drop, the loss must fall at most this fraction as fast per
+# epoch as it did before the drop to count as "flat" (decayed_too_early).
+_SLOWDOWN = 0.25
+
+_ADVICE = {
+    "bad_initialization": (
+        "Bad initialization: the network spent its first epochs at the "
+        "initial loss before it started to learn. Check the initial loss "
+        "(about ln(C) for a softmax over C classes, lecture step 1), use a "
+        "standard initializer at its usual scale (Glorot or He, Keras's "
+        "defaults) or normalization layers, and make sure a small sample can "
+        "be overfit (step 2)."
+    ),
+    "lr_too_high": (
+        "The learning rate is probably too high: the loss stopped improving "
+        "early at a high level. Lower the learning rate, or decay it (step, "
+        "cosine or linear schedule) so that the loss can go below the "
+        "plateau."
+    ),
+    "decayed_too_early": (
+        "The learning rate was decayed too early: the loss was still "
+        "improving at the high learning rate, stepped down at the decay and "
+        "then stopped improving. Decay later (move the boundary later or "
+        "lengthen the schedule), or by a smaller factor."
+    ),
+    "train_longer": (
+        "Train longer: training and validation are still improving together "
+        "at the end, with no big gap between them."
+    ),
+    "overfitting": (
+        "Overfitting: add regularization (weight decay, dropout, data "
+        "augmentation), get more data, or stop early and keep the best "
+        "weights (e.g. `keras.callbacks.EarlyStopping(restore_best_weights="
+        "True)`)."
+    ),
+    "underfitting": (
+        "Underfitting: use a bigger model, train longer, or lower the "
+        "regularization."
+    ),
+    "diverged": (
+        "Training diverged: lower the learning rate (or add warmup), and "
+        "check the data (NaN/inf inputs, labels out of range) and the "
+        "initialization (the initial loss should be about ln(C))."
+    ),
+    "healthy": (
+        "No problem pattern in the curves. To do better, go back to step 5: "
+        "refine the search around the best values and adjust the "
+        "architecture, learning rate, schedule, update rule and "
+        "regularization."
+    ),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Finding:
+    """One learning-curve pattern found by `diagnose()`.
+
+    Args:
+        code: One of `CODES`, e.g. `"overfitting"`.
+        evidence: Human-readable sentence with the numbers from the curves
+            that show the pattern (epochs are 1-based, as in Keras's progress
+            bar and `kerasrec.plots`).
+        advice: The lecture's advice for this pattern.
+        data: Dict of the key numbers behind the evidence (e.g.
+            `{"best_val_epoch": 12, "gap": 0.19, ...}`), JSON-serializable.
+            Where some checks could not run, `data["skipped"]` maps their
+            codes to the reason. Defaults to `{}`.
+
+    Raises:
+        ValueError: If `code` is not one of `CODES`.
+
+    Example:
+
+    >>> finding = diagnose(history)[0]
+    >>> finding.code, finding.data
+    ('overfitting', {'train_accuracy': 1.0, 'val_accuracy': 0.81, ...})
+    >>> json.dumps(finding.to_dict())
+    """
+
+    code: str
+    evidence: str
+    advice: str
+    data: dict = dataclasses.field(default_factory=dict, hash=False)
+
+    def __post_init__(self):
+        if self.code not in CODES:
+            raise ValueError(
+                f"Argument `code` must be one of {list(CODES)}. "
+                f"Received: code={self.code!r}"
+            )
+
+    def to_dict(self):
+        """Returns `{"code", "evidence", "advice", "data"}` as plain types."""
+        return {
+            "code": self.code,
+            "evidence": self.evidence,
+            "advice": self.advice,
+            "data": _plain(self.data),
+        }
+
+
+def _plain(value):
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    return value
+
+
+class _Skip(Exception):
+    """A check that cannot run on this history; the message says why."""
+
+
+# ---------------------------------------------------------------------------
+# Argument checks (the Keras message template).
+
+
+def _check_range(name, value, low, high, *, low_open=True, high_open=True):
+    ok = (
+        isinstance(value, numbers.Real)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and (value > low if low_open else value >= low)
+        and (high is None or (value < high if high_open else value <= high))
+    )
+    if not ok:
+        left = "(" if low_open else "["
+        if high is None:
+            allowed = f"> {low}" if low_open else f">= {low}"
+        else:
+            right = ")" if high_open else "]"
+            allowed = f"in {left}{low}, {high}{right}"
+        raise ValueError(
+            f"Argument `{name}` must be a number {allowed}. "
+            f"Received: {name}={value!r}"
+        )
+    return float(value)
+
+
+def _check_int(name, value, low, *, allow_none=False):
+    if value is None and allow_none:
+        return None
+    if (
+        not isinstance(value, numbers.Integral)
+        or isinstance(value, bool)
+        or value < low
+    ):
+        raise ValueError(
+            f"Argument `{name}` must be an int >= {low}. "
+            f"Received: {name}={value!r}"
+        )
+    return int(value)
+
+
+def _curves(history):
+    """The `_KEYS` curves of `history` as float arrays, checked."""
+    if isinstance(history, keras.callbacks.History):
+        data = history.history
+    elif isinstance(history, Mapping):
+        data = history
+    else:
+        raise ValueError(
+            "Argument `history` must be a `keras.callbacks.History` or its "
+            "`.history` dict of per-epoch lists. "
+            f"Received: history={history!r}"
+        )
+    keys = sorted(str(k) for k in data)
+    if "loss" not in data:
+        raise ValueError(
+            "Argument `history` must have the key 'loss' (the training loss "
+            "per epoch), which every check needs. "
+            f"Received: history with keys {keys}"
+        )
+    curves = {}
+    for key in _KEYS:
+        if key not in data:
+            continue
+        try:
+            values = np.asarray(data[key], dtype=float)
+        except (TypeError, ValueError):
+            values = None
+        if values is None or values.ndim != 1:
+            raise ValueError(
+                f"Argument `history` must map {key!r} to a list of numbers, "
+                f"one per epoch. Received: history[{key!r}]={data[key]!r}"
+            )
+        curves[key] = values
+    lengths = {key: len(values) for key, values in curves.items()}
+    if len(set(lengths.values())) > 1:
+        raise ValueError(
+            "Argument `history` must have one value per epoch in every "
+            f"curve, the same number in each. Received lengths: {lengths}"
+        )
+    if lengths["loss"] == 0:
+        raise ValueError(
+            "Argument `history` must have at least one epoch. "
+            f"Received: history with 0 epochs (keys {keys})"
+        )
+    return curves
+
+
+# ---------------------------------------------------------------------------
+# Curve helpers.
+
+
+def _smooth(values):
+    """Running median of 3 (of 2 at the ends): removes single-epoch spikes."""
+    n = len(values)
+    return np.array(
+        [np.median(values[max(0, i - 1) : i + 2]) for i in range(n)]
+    )
+
+
+def _end(values):
+    """The level at the end of a curve: the median of its last 3 values."""
+    return float(np.median(values[-3:]))
+
+
+def _trend(values):
+    """Least-squares slope per epoch and its standard error."""
+    w = len(values)
+    x = np.arange(w, dtype=float)
+    x -= x.mean()
+    slope = float(np.dot(x, values - values.mean()) / np.dot(x, x))
+    if w < 3:
+        return slope, 0.0
+    residuals = values - values.mean() - slope * x
+    se = math.sqrt(float(np.dot(residuals, residuals)) / (w - 2) / np.dot(x, x))
+    return slope, se
+
+
+def _improving(values, tolerance):
+    """Whether a lower-is-better curve is clearly still falling.
+
+    The fitted line falls by at least `tolerance` of the curve's mean level
+    across the window, and its slope is at least twice its standard error.
+    """
+    level = float(np.mean(values))
+    if level <= 0:
+        return False
+    slope, se = _trend(values)
+    drop = -slope * (len(values) - 1)
+    return drop >= tolerance * level and -slope >= 2 * se
+
+
+def _lr_drops(lr, factor):
+    """Indices `d` where `lr[d] <= lr[d - 1] / factor`."""
+    return [
+        d
+        for d in range(1, len(lr))
+        if lr[d - 1] > 0 and lr[d] * factor <= lr[d - 1]
+    ]
+
+
+def _g(value):
+    return f"{value:.3g}"
+
+
+# ---------------------------------------------------------------------------
+# The detectors. Each gets the curves (cut before any divergence) and the
+# thresholds, and returns a Finding, None (pattern absent) or raises _Skip.
+
+
+def _positive_loss(c):
+    loss = c["loss"]
+    if not loss[0] > 0:
+        raise _Skip(f"needs a positive initial loss (got {_g(loss[0])})")
+    return loss, float(loss[0])
+
+
+def _bad_initialization(c, p):
+    loss, initial = _positive_loss(c)
+    n = len(loss)
+    if n < p["flat_epochs"] + 1:
+        raise _Skip(f"needs at least flat_epochs + 1 = {p['flat_epochs'] + 1} epochs")
+    tol = p["flat_tolerance"] * initial
+    flat = 0
+    while flat < n and abs(loss[flat] - initial) <= tol:
+        flat += 1
+    if flat < p["flat_epochs"] or flat == n:
+        return None
+    after = loss[flat:]
+    lowest = float(after.min())
+    if lowest > (1 - p["drop"]) * initial:
+        return None
+    low_epoch = flat + int(after.argmin()) + 1
+    evidence = (
+        f"the loss stayed within {p['flat_tolerance']:.0%} of its initial "
+        f"{_g(initial)} for the first {flat} epochs, then dropped: "
+        f"{_g(loss[flat])} at epoch {flat + 1}, {_g(lowest)} at epoch "
+        f"{low_epoch}"
+    )
+    data = {
+        "initial_loss": initial,
+        "flat_epochs": flat,
+        "drop_epoch": flat + 1,
+        "loss_at_drop": float(loss[flat]),
+        "lowest_loss": lowest,
+        "lowest_loss_epoch": low_epoch,
+    }
+    return Finding("bad_initialization", evidence, _ADVICE["bad_initialization"], data)
+
+
+def _lr_too_high(c, p):
+    loss, initial = _positive_loss(c)
+    n = len(loss)
+    if n < p["flat_epochs"] + 2:
+        raise _Skip(f"needs at least flat_epochs + 2 = {p['flat_epochs'] + 2} epochs")
+    tol = p["flat_tolerance"] * initial
+    level = _end(loss)
+    if initial - level <= tol:
+        return None  # The loss never fell: not this pattern.
+    reached = np.flatnonzero(_smooth(loss) - level <= tol)
+    if not len(reached):
+        return None
+    plateau = int(reached[0])
+    if plateau > (n - 1) / 2 or n - plateau < p["flat_epochs"]:
+        return None  # Still improving in the second half: no early plateau.
+    if _improving(loss[plateau:], p["flat_tolerance"]):
+        return None  # Slowly but clearly still falling: not a plateau.
+    if "learning_rate" in c and any(
+        d <= plateau + 1 for d in _lr_drops(c["learning_rate"], p["lr_drop_factor"])
+    ):
+        return None  # The plateau follows a decay: see decayed_too_early.
+    data = {
+        "initial_loss": initial,
+        "plateau_epoch": plateau + 1,
+        "plateau_loss": level,
+        "plateau_to_initial": level / initial,
+    }
+    if "accuracy" in c:
+        accuracy = _end(c["accuracy"])
+        low = p["target_accuracy"] - p["accuracy_shortfall"]
+        if accuracy >= low:
+            return None
+        data["train_accuracy"] = accuracy
+        why = (
+            f"training accuracy {_g(accuracy)}, below {_g(low)} "
+            f"(target_accuracy {_g(p['target_accuracy'])} - accuracy_shortfall "
+            f"{_g(p['accuracy_shortfall'])})"
+        )
+    else:
+        if level < p["high_loss"] * initial:
+            return None
+        why = (
+            f"{level / initial:.0%} of the initial loss (high_loss "
+            f"{p['high_loss']:.0%})"
+        )
+    evidence = (
+        f"the loss fell from {_g(initial)} but stopped improving by epoch "
+        f"{plateau + 1} of {n}, at {_g(level)}: {why}"
+    )
+    return Finding("lr_too_high", evidence, _ADVICE["lr_too_high"], data)
+
+
+def _decayed_too_early(c, p):
+    if "learning_rate" not in c:
+        raise _Skip(
+            "needs 'learning_rate' in the history: add "
+            "kerasrec.callbacks.LearningRateLogger"
+        )
+    loss, _ = _positive_loss(c)
+    lr = c["learning_rate"]
+    n = len(loss)
+    factor = p["lr_drop_factor"]
+    min_tail = max(p["flat_epochs"], math.ceil(n / 4))
+    for d in _lr_drops(lr, factor):
+        if d < 2:
+            continue  # Needs two epochs before the drop to see the trend.
+        # The LR stays low until it changes again by `factor` either way.
+        end = next(
+            (
+                j
+                for j in range(d + 1, n)
+                if lr[j] * factor <= lr[j - 1] or lr[j] >= lr[j - 1] * factor
+            ),
+            n,
+        )
+        before = d - 1
+        start = max(0, before - p["flat_epochs"] + 1)
+        rate_before = (loss[start] - loss[before]) / (before - start)
+        if rate_before < p["flat_tolerance"] * loss[before]:
+            continue  # Had already flattened at the high LR: a good time.
+        # With LearningRateLogger the logged LR is the one of the next
+        # update, so the step can show one epoch later.
+        candidates = range(d, min(d + 2, end))
+        stepped = min(candidates, key=lambda i: loss[i])
+        step = loss[before] - loss[stepped]
+        if step < p["flat_tolerance"] * loss[before]:
+            continue
+        tail = loss[stepped:end]
+        if len(tail) < min_tail:
+            continue
+        rate_after = max(0.0, (tail[0] - _end(tail)) / (len(tail) - 1))
+        if rate_after > _SLOWDOWN * rate_before:
+            continue
+        data = {
+            "decay_epoch": d + 1,
+            "lr_before": float(lr[d - 1]),
+            "lr_after": float(lr[d]),
+            "loss_before": float(loss[before]),
+            "loss_after": float(loss[stepped]),
+            "loss_end": _end(tail),
+            "loss_rate_before": float(rate_before),
+            "loss_rate_after": float(rate_after),
+            "flat_epochs": len(tail),
+        }
+        evidence = (
+            f"the learning rate fell {_g(lr[d - 1])} -> {_g(lr[d])} between "
+            f"epochs {d} and {d + 1} while the loss was still falling "
+            f"{_g(rate_before)} per epoch; the loss stepped down "
+            f"{_g(loss[before])} -> {_g(loss[stepped])} (epoch {stepped + 1}), "
+            f"then fell only {_g(rate_after)} per epoch over the last "
+            f"{len(tail)} epochs with the learning rate low (to "
+            f"{_g(_end(tail))})"
+        )
+        return Finding("decayed_too_early", evidence, _ADVICE["decayed_too_early"], data)
+    return None
+
+
+def _train_longer(c, p):
+    n = len(c["loss"])
+    if "accuracy" in c and "val_accuracy" in c:
+        kind, train, val = "accuracy", c["accuracy"], c["val_accuracy"]
+    elif "val_loss" in c:
+        kind, train, val = "loss", c["loss"], c["val_loss"]
+    else:
+        raise _Skip("needs 'val_accuracy' and 'accuracy', or 'val_loss'")
+    window = p["window"] or max(3, n // 4)
+    if n < window:
+        raise _Skip(f"needs at least window = {window} epochs")
+    # Accuracy is judged as the error rate, 1 - accuracy: lower is better.
+    error = (lambda v: 1.0 - v) if kind == "accuracy" else (lambda v: v)
+    tol = p["flat_tolerance"]
+    if not (
+        _improving(error(train[-window:]), tol)
+        and _improving(error(val[-window:]), tol)
+    ):
+        return None
+    first = n - window
+    data = {"window": window, "metric": kind}
+    text = []
+    for prefix, values in (("", train), ("val_", val)):
+        data[f"{prefix}{kind}_start"] = float(values[first])
+        data[f"{prefix}{kind}_end"] = float(values[-1])
+        name = ("val " if prefix else "train ") + kind
+        text.append(f"{name} {_g(values[first])} -> {_g(values[-1])}")
+    if kind == "accuracy":
+        gap = _end(train) - _end(val)
+        if gap >= p["gap"]:
+            return None  # A big gap: that is overfitting, not this.
+        data["gap"] = gap
+        text.append(f"gap {_g(gap)}")
+    evidence = (
+        f"still improving over the last {window} epochs ({first + 1}-{n}): "
+        + ", ".join(text)
+    )
+    return Finding("train_longer", evidence, _ADVICE["train_longer"], data)
+
+
+def _overfitting(c, p):
+    has_accuracy = "accuracy" in c and "val_accuracy" in c
+    has_val_loss = "val_loss" in c
+    if not (has_accuracy or has_val_loss):
+        raise _Skip("needs 'val_accuracy' and 'accuracy', or 'val_loss'")
+    n = len(c["loss"])
+    data, reasons = {}, []
+    if has_accuracy:
+        train, val = _end(c["accuracy"]), _end(c["val_accuracy"])
+        best = int(np.argmax(c["val_accuracy"]))
+        data.update(
+            train_accuracy=train,
+            val_accuracy=val,
+            gap=train - val,
+            best_val_epoch=best + 1,
+            best_val_accuracy=float(c["val_accuracy"][best]),
+        )
+        if train - val >= p["gap"]:
+            reasons.append(
+                f"train accuracy {_g(train)} vs val accuracy {_g(val)} at the "
+                f"end: a gap of {_g(train - val)} (>= gap {_g(p['gap'])})"
+            )
+    if has_val_loss and n >= 3:
+        val_loss = c["val_loss"]
+        lowest = int(np.argmin(val_loss))
+        end = _end(val_loss)
+        data.update(
+            min_val_loss=float(val_loss[lowest]),
+            min_val_loss_epoch=lowest + 1,
+            val_loss_end=end,
+        )
+        if val_loss[lowest] > 0 and lowest < n - 1:
+            rise = end / val_loss[lowest] - 1
+            data["val_loss_rise"] = rise
+            train_loss = c["loss"]
+            if rise >= p["val_loss_rise"] and _end(train_loss) < train_loss[lowest]:
+                reasons.append(
+                    f"val loss rose {rise:.0%} from its minimum "
+                    f"{_g(val_loss[lowest])} at epoch {lowest + 1} to "
+                    f"{_g(end)} while the train loss fell "
+                    f"{_g(train_loss[lowest])} -> {_g(_end(train_loss))}"
+                )
+    if not reasons:
+        return None
+    data.setdefault("best_val_epoch", data.get("min_val_loss_epoch"))
+    peak = f"validation peaked at epoch {data['best_val_epoch']}"
+    details = []
+    if has_accuracy:
+        details.append(f"val accuracy {_g(data['best_val_accuracy'])}")
+    if "min_val_loss" in data:
+        details.append(
+            f"val loss lowest at epoch {data['min_val_loss_epoch']}: "
+            f"{_g(data['min_val_loss'])}"
+        )
+    if details:
+        peak += " (" + "; ".join(details) + ")"
+    evidence = "; ".join(reasons) + f"; {peak}"
+    advice = _ADVICE["overfitting"] + f" Here {peak}."
+    return Finding("overfitting", evidence, advice, data)
+
+
+def _underfitting(c, p):
+    loss = c["loss"]
+    n = len(loss)
+    if "accuracy" in c:
+        train = _end(c["accuracy"])
+        low = p["target_accuracy"] - p["accuracy_shortfall"]
+        if train >= low:
+            return None
+        data = {"train_accuracy": train, "low_accuracy": low}
+        evidence = (
+            f"training accuracy {_g(train)} is low: below {_g(low)} "
+            f"(target_accuracy {_g(p['target_accuracy'])} - "
+            f"accuracy_shortfall {_g(p['accuracy_shortfall'])})"
+        )
+        if "val_accuracy" in c:
+            val = _end(c["val_accuracy"])
+            if train - val >= p["gap"]:
+                return None  # A big gap: overfitting, not "no gap".
+            data.update(val_accuracy=val, gap=train - val)
+            evidence += f", with val accuracy {_g(val)} close to it (gap {_g(train - val)})"
+        return Finding("underfitting", evidence, _ADVICE["underfitting"], data)
+    # Without accuracy, only a loss that never left its initial value shows it.
+    initial = float(loss[0])
+    if n < p["flat_epochs"] or not initial > 0:
+        return None
+    if np.all(np.abs(loss - initial) <= p["flat_tolerance"] * initial):
+        evidence = (
+            f"the loss never left its initial value {_g(initial)} "
+            f"(within {p['flat_tolerance']:.0%}) in {n} epochs"
+        )
+        advice = (
+            _ADVICE["underfitting"] + " A loss that never moves usually means "
+            "a learning rate or initialization problem: check that a small "
+            "sample can be overfit (lecture step 2)."
+        )
+        return Finding(
+            "underfitting", evidence, advice, {"initial_loss": initial, "epochs": n}
+        )
+    return None
+
+
+def _diverged(c, p):
+    """Finds the first epoch of divergence in the whole history, or None."""
+    loss = c["loss"]
+    events = []
+    for key in ("loss", "val_loss"):
+        if key in c:
+            bad = np.flatnonzero(~np.isfinite(c[key]))
+            if len(bad):
+                events.append((int(bad[0]), key, "not finite"))
+    if math.isfinite(loss[0]) and loss[0] > 0:
+        factor = p["explode_factor"]
+        for i in range(1, len(loss)):
+            if not math.isfinite(loss[i]):
+                break
+            if loss[i] > factor * loss[0]:
+                events.append(
+                    (i, "loss", f"more than {_g(factor)}x the initial loss {_g(loss[0])}")
+                )
+                break
+            if loss[i] > loss[0] and loss[:i].min() * factor < loss[0]:
+                events.append(
+                    (
+                        i,
+                        "loss",
+                        f"back above the initial loss {_g(loss[0])} after "
+                        f"falling to {_g(loss[:i].min())}",
+                    )
+                )
+                break
+    if not events:
+        return None
+    index, key, why = min(events, key=lambda e: (e[0], e[1] != "loss"))
+    value = float(c[key][index])
+    if math.isfinite(value):
+        evidence = f"{key} {_g(value)} at epoch {index + 1}: {why}"
+    else:
+        evidence = (
+            f"{key} became {value} at epoch {index + 1} (initial loss "
+            f"{_g(loss[0])})"
+        )
+    data = {"epoch": index + 1, "key": key, "value": value, "initial_loss": float(loss[0])}
+    advice = _ADVICE["diverged"] + f" It diverged at epoch {index + 1}."
+    return Finding("diverged", evidence, advice, data)
+
+
+_CHECKS = (
+    ("bad_initialization", _bad_initialization),
+    ("lr_too_high", _lr_too_high),
+    ("decayed_too_early", _decayed_too_early),
+    ("train_longer", _train_longer),
+    ("overfitting", _overfitting),
+    ("underfitting", _underfitting),
+)
+
+
+# ---------------------------------------------------------------------------
+# Public functions.
+
+
+def diagnose(
+    history,
+    *,
+    gap=0.1,
+    target_accuracy=1.0,
+    accuracy_shortfall=0.1,
+    val_loss_rise=0.1,
+    flat_epochs=3,
+    flat_tolerance=0.05,
+    drop=0.25,
+    high_loss=0.25,
+    lr_drop_factor=2.0,
+    explode_factor=3.0,
+    window=None,
+):
+    """Names the lecture's learning-curve patterns that a training run shows.
+
+    Reads the per-epoch curves `loss` (required), `val_loss`, `accuracy`,
+    `val_accuracy` and `learning_rate` (e.g. from
+    `kerasrec.callbacks.LearningRateLogger`) and returns one `Finding` per
+    pattern found, in the order of `CODES`; a run can show several. With
+    `initial = loss[0]` (the scale of the curve), `level(x)` the median of
+    the last 3 values of `x`, and epochs counted from 1:
+
+    ```python
+    diverged: a NaN/inf loss or val_loss, or loss[t] > explode_factor *
+        initial, or the loss back above initial after falling below
+        initial / explode_factor
+    bad_initialization: loss within flat_tolerance * initial of initial
+        for the first >= flat_epochs epochs, then below (1 - drop) * initial
+    lr_too_high: the (3-epoch median) loss gets within flat_tolerance *
+        initial of its final level in the first half of training and is not
+        clearly falling after that (as for train_longer); that level is
+        below initial (it fell) but high: level(accuracy) < target_accuracy -
+        accuracy_shortfall, or, without accuracy, level(loss) >= high_loss *
+        initial; not when the plateau follows an LR drop
+    decayed_too_early: the LR falls by >= lr_drop_factor between two epochs
+        while the loss was still falling >= flat_tolerance (relative) per
+        epoch; the loss steps down by >= flat_tolerance within 2 epochs; then,
+        with the LR still low for >= max(flat_epochs, epochs / 4) epochs, it
+        falls per epoch at most a quarter as fast as before the drop
+    train_longer: over the last `window` epochs, the fitted lines of both the
+        train and val error rates (1 - accuracy; or the losses, without
+        accuracy) fall by >= flat_tolerance of their level, with slopes at
+        least 2 standard errors; and level(accuracy) - level(val_accuracy) < gap
+    overfitting: level(accuracy) - level(val_accuracy) >= gap, or
+        level(val_loss) >= (1 + val_loss_rise) * min(val_loss) while the
+        train loss fell since that minimum
+    underfitting: level(accuracy) < target_accuracy - accuracy_shortfall and
+        (no val_accuracy, or the gap < gap); without accuracy, a loss that
+        never left initial +- flat_tolerance * initial
+    healthy: none of the above
+    ```
+
+    "Low" accuracy is relative to what the task allows: by default a
+    training accuracy under 0.9, since a big enough network fits its
+    training set (lecture step 2). For a task with noisy labels or a hard
+    ceiling, pass `target_accuracy` (e.g. the best training accuracy you
+    have seen) so that only runs well below it count as underfitting.
+    Underfitting and a too-high learning rate look alike on the curves; a
+    plateau reached early points to the learning rate: lower it, and if the
+    plateau moves down, it was the learning rate.
+
+    Checks that need a missing key or more epochs are skipped, and the
+    others run: every finding then has `data["skipped"]`, a dict from the
+    skipped codes to the reason (e.g. `"decayed_too_early": "needs
+    'learning_rate' ..."`), and the `"healthy"` evidence names them. After a
+    divergence, the other checks read only the epochs before it. Other keys
+    of the history are ignored.
+
+    Args:
+        history: A `keras.callbacks.History` or its `.history` dict: lists of
+            per-epoch floats, all of the same length.
+        gap: Float in (0, 1]. A train - val accuracy gap this large is
+            overfitting. Defaults to `0.1`.
+        target_accuracy: Float in (0, 1]. The training accuracy the task
+            allows. Defaults to `1.0`.
+        accuracy_shortfall: Float in (0, target_accuracy). A training
+            accuracy this far below `target_accuracy` is low. Defaults to
+            `0.1`.
+        val_loss_rise: Float > 0. A validation loss this fraction above its
+            minimum (while the train loss falls) is overfitting. Defaults to
+            `0.1`.
+        flat_epochs: Int >= 2. Epochs of flat loss that make a plateau.
+            Defaults to `3`.
+        flat_tolerance: Float in (0, 1). Changes of the loss within this
+            fraction of the initial loss count as flat; also the smallest
+            relative improvement that counts. Defaults to `0.05`.
+        drop: Float in (0, 1). After an initial plateau, the loss must fall
+            by this fraction of the initial loss for `"bad_initialization"`.
+            Defaults to `0.25`.
+        high_loss: Float in (0, 1). Without accuracy, a plateau at or above
+            this fraction of the initial loss is high (`"lr_too_high"`).
+            Defaults to `0.25`.
+        lr_drop_factor: Float > 1. The learning rate falling by this factor
+            between two epochs is a decay. Defaults to `2.0`.
+        explode_factor: Float > 1. The loss growing past this multiple of its
+            initial value has diverged. Defaults to `3.0`.
+        window: Int >= 3 or `None`. Last epochs over which
+            `"train_longer"` fits the trends; `None` means
+            `max(3, epochs // 4)`. Defaults to `None`.
+
+    Returns:
+        A non-empty list of `Finding`s: the problem patterns found, or a
+        single `"healthy"` one.
+
+    Raises:
+        ValueError: If `history` has no `loss`, no epochs, curves of
+            different lengths or non-numeric values, or a threshold is out of
+            range.
+
+    Example:
+
+    >>> history = model.fit(x, y, validation_split=0.2, epochs=30,
+    ...                     callbacks=[kerasrec.callbacks.LearningRateLogger()])
+    >>> for finding in kerasrec.diagnose(history):
+    ...     print(finding.code, "-", finding.evidence)
+    overfitting - train accuracy 1 vs val accuracy 0.81 at the end: ...
+    """
+    p = {
+        "gap": _check_range("gap", gap, 0, 1, high_open=False),
+        "target_accuracy": _check_range(
+            "target_accuracy", target_accuracy, 0, 1, high_open=False
+        ),
+        "val_loss_rise": _check_range("val_loss_rise", val_loss_rise, 0, None),
+        "flat_epochs": _check_int("flat_epochs", flat_epochs, 2),
+        "flat_tolerance": _check_range("flat_tolerance", flat_tolerance, 0, 1),
+        "drop": _check_range("drop", drop, 0, 1),
+        "high_loss": _check_range("high_loss", high_loss, 0, 1),
+        "lr_drop_factor": _check_range("lr_drop_factor", lr_drop_factor, 1, None),
+        "explode_factor": _check_range("explode_factor", explode_factor, 1, None),
+        "window": _check_int("window", window, 3, allow_none=True),
+    }
+    p["accuracy_shortfall"] = _check_range(
+        "accuracy_shortfall", accuracy_shortfall, 0, None
+    )
+    if accuracy_shortfall >= target_accuracy:
+        raise ValueError(
+            "Argument `accuracy_shortfall` must be < `target_accuracy`. "
+            f"Received: accuracy_shortfall={accuracy_shortfall!r}, "
+            f"target_accuracy={target_accuracy!r}"
+        )
+    curves = _curves(history)
+
+    findings = {}
+    skipped = {}
+    diverged = _diverged(curves, p)
+    n = len(curves["loss"])
+    if diverged is not None:
+        findings["diverged"] = diverged
+        n = diverged.data["epoch"] - 1
+    # The other checks read the epochs before the first non-finite value.
+    for values in curves.values():
+        bad = np.flatnonzero(~np.isfinite(values))
+        if len(bad):
+            n = min(n, int(bad[0]))
+    if n == 0:
+        for code, _ in _CHECKS:
+            skipped[code] = "no finite epoch before the divergence"
+    else:
+        cut = {key: values[:n] for key, values in curves.items()}
+        for code, check in _CHECKS:
+            try:
+                finding = check(cut, p)
+            except _Skip as e:
+                skipped[code] = str(e)
+                continue
+            if finding is not None:
+                findings[code] = finding
+
+    if not findings:
+        loss = curves["loss"]
+        parts = [f"final loss {_g(loss[-1])}"]
+        for key in ("val_loss", "accuracy", "val_accuracy"):
+            if key in curves:
+                parts.append(f"{key.replace('_', ' ')} {_g(curves[key][-1])}")
+        evidence = (
+            f"none of the problem patterns in {len(loss)} epochs ("
+            + ", ".join(parts)
+            + ")"
+        )
+        if skipped:
+            evidence += "; not checked: " + ", ".join(
+                f"{code} ({why})" for code, why in skipped.items()
+            )
+        data = {"epochs": len(loss)}
+        data.update({key: float(curves[key][-1]) for key in curves if key != "learning_rate"})
+        findings["healthy"] = Finding("healthy", evidence, _ADVICE["healthy"], data)
+    result = []
+    for code in CODES:
+        if code in findings:
+            finding = findings[code]
+            if skipped:
+                finding = dataclasses.replace(
+                    finding, data={**finding.data, "skipped": dict(skipped)}
+                )
+            result.append(finding)
+    return result
+
+
+def format_findings(findings):
+    """Formats findings as a markdown bullet list, one bullet per finding.
+
+    Each bullet is `- **code**: evidence. Advice: advice`; where checks were
+    skipped (`data["skipped"]`), a last bullet names them.
+
+    Args:
+        findings: A list of `Finding`s, as returned by `diagnose()`.
+
+    Returns:
+        A markdown string (empty for an empty list).
+
+    Raises:
+        ValueError: If `findings` is not a list or tuple of `Finding`s.
+
+    Example:
+
+    >>> print(format_findings(diagnose(history)))
+    - **overfitting**: train accuracy 1 vs val accuracy 0.81 ... Advice: ...
+    """
+    if not isinstance(findings, (list, tuple)) or not all(
+        isinstance(f, Finding) for f in findings
+    ):
+        raise ValueError(
+            "Argument `findings` must be a list of `Finding`s (what "
+            f"`diagnose()` returns). Received: findings={findings!r}"
+        )
+    lines = [f"- **{f.code}**: {f.evidence}. Advice: {f.advice}" for f in findings]
+    skipped = {}
+    for f in findings:
+        skipped.update(f.data.get("skipped", {}))
+    if skipped and not any(f.code == "healthy" for f in findings):
+        lines.append(
+            "- Not checked: "
+            + "; ".join(f"{code} ({why})" for code, why in skipped.items())
+        )
+    return "\n".join(lines)
