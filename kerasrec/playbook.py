@@ -26,7 +26,8 @@ import keras
 import numpy as np
 
 from kerasrec import callbacks as kcallbacks
-from kerasrec import schedules
+from kerasrec import schedules, tuning
+from kerasrec.tuning import make_optimizer
 from kerasrec._checks import check_number, check_positive_int
 
 __all__ = [
@@ -34,7 +35,6 @@ __all__ = [
     "OverfitResult",
     "SearchResult",
     "FinalResult",
-    "make_optimizer",
     "check_initial_loss",
     "overfit_small_sample",
     "find_learning_rate",
@@ -43,39 +43,6 @@ __all__ = [
     "refine_search",
     "train_final",
 ]
-
-OPTIMIZERS = ("sgd", "adam", "adamw")
-
-
-def make_optimizer(name, learning_rate, weight_decay=None, momentum=0.9):
-    """An optimizer by name, with decoupled weight decay where given.
-
-    Args:
-        name: `"sgd"` (with Nesterov-free momentum), `"adam"` or `"adamw"`.
-        learning_rate: a float or a `LearningRateSchedule`.
-        weight_decay: decoupled weight decay (Keras's `weight_decay`
-            argument), or `None` for none. Defaults to `None`.
-        momentum: SGD's momentum. Defaults to `0.9`.
-
-    Returns:
-        A `keras.optimizers.Optimizer`.
-
-    Raises:
-        ValueError: an unknown `name` or a negative `weight_decay`.
-    """
-    if name not in OPTIMIZERS:
-        raise ValueError(
-            f"Argument `name` must be one of {', '.join(OPTIMIZERS)}. Received: name={name!r}"
-        )
-    if weight_decay is not None:
-        check_number("weight_decay", weight_decay, 0)
-        weight_decay = float(weight_decay) or None
-    if name == "sgd":
-        return keras.optimizers.SGD(learning_rate, momentum=momentum, weight_decay=weight_decay)
-    if name == "adamw":
-        return keras.optimizers.AdamW(learning_rate, weight_decay=weight_decay or 0.0)
-    return keras.optimizers.Adam(learning_rate, weight_decay=weight_decay)
-
 
 # ---------------------------------------------------------------------------
 # Step 1: the initial loss.
@@ -244,7 +211,7 @@ def overfit_small_sample(build_model, dataset, *, num_batches=5, max_epochs=200,
             Defaults to `5`.
         max_epochs: the training budget. Defaults to `200`.
         target_accuracy: the training accuracy to reach. Defaults to `0.99`.
-        optimizer: a name for `make_optimizer`. Defaults to `"adam"`.
+        optimizer: a name for `kerasrec.tuning.make_optimizer`. Defaults to `"adam"`.
         learning_rate: the optimizer's learning rate. Defaults to `1e-3`.
         loss: the Keras loss. Defaults to `"sparse_categorical_crossentropy"`.
         verbose: Keras `fit` verbosity. Defaults to `0`.
@@ -437,8 +404,6 @@ def coarse_search(build_model, train, validation, *, learning_rate, directory,
     Raises:
         ValueError: a bad argument (also from `kerasrec.tuning`).
     """
-    from kerasrec import tuning
-
     check_number("learning_rate", learning_rate, 1e-12)
     check_number("span", span, 1.000001)
     check_positive_int("epochs", epochs)
@@ -522,8 +487,6 @@ def refine_search(build_model, train, validation, *, learning_rate, weight_decay
     Raises:
         ValueError: a bad argument (also from `kerasrec.tuning`).
     """
-    from kerasrec import tuning
-
     check_positive_int("epochs", epochs)
     hypermodel = tuning.make_hypermodel(
         build_model, optimizer=optimizer,
@@ -573,7 +536,7 @@ def train_final(build_model, train, validation, *, learning_rate, weight_decay=N
         validation: the validation batches.
         learning_rate: the peak learning rate.
         weight_decay: decoupled weight decay, or `None`. Defaults to `None`.
-        optimizer: a name for `make_optimizer`. Defaults to `"adamw"`.
+        optimizer: a name for `kerasrec.tuning.make_optimizer`. Defaults to `"adamw"`.
         epochs: the budget the cosine spans. Defaults to `10`.
         warmup_epochs: linear warmup length. Defaults to `0.0`.
         patience: `EarlyStopping`'s patience. Defaults to `3`.

@@ -79,12 +79,13 @@ __all__ = [
     "grid_size",
     "log_grid",
     "make_hypermodel",
+    "make_optimizer",
 ]
 
 _TrialStatus = keras_tuner.engine.trial.TrialStatus
 _FINISHED = (_TrialStatus.COMPLETED, _TrialStatus.FAILED)
 _HISTORY_FILE = "history.json"
-_OPTIMIZERS = ("sgd", "adamw")
+_OPTIMIZERS = ("sgd", "adam", "adamw")
 
 
 # ---------------------------------------------------------------------------
@@ -407,6 +408,38 @@ def _metric_name(metric):
     return getattr(metric, "__name__", None)
 
 
+
+
+def make_optimizer(name, learning_rate, weight_decay=None, momentum=0.9):
+    """An optimizer by name, with decoupled weight decay where given.
+
+    Args:
+        name: `"sgd"` (with plain, not Nesterov, momentum), `"adam"` or `"adamw"`.
+        learning_rate: a float or a `LearningRateSchedule`.
+        weight_decay: decoupled weight decay (Keras's `weight_decay`
+            argument), or `None` for none. Defaults to `None`.
+        momentum: SGD's momentum. Defaults to `0.9`.
+
+    Returns:
+        A `keras.optimizers.Optimizer`.
+
+    Raises:
+        ValueError: an unknown `name` or a negative `weight_decay`.
+    """
+    if name not in _OPTIMIZERS:
+        raise ValueError(
+            f"Argument `name` must be one of {', '.join(_OPTIMIZERS)}. Received: name={name!r}"
+        )
+    if weight_decay is not None:
+        _checks.check_number("weight_decay", weight_decay, 0)
+        weight_decay = float(weight_decay) or None
+    if name == "sgd":
+        return keras.optimizers.SGD(learning_rate, momentum=momentum, weight_decay=weight_decay)
+    if name == "adamw":
+        return keras.optimizers.AdamW(learning_rate, weight_decay=weight_decay or 0.0)
+    return keras.optimizers.Adam(learning_rate, weight_decay=weight_decay)
+
+
 def make_hypermodel(
     build_model,
     *,
@@ -442,8 +475,8 @@ def make_hypermodel(
         build_model: a function returning a new uncompiled `keras.Model`. If
             it takes one argument it receives the `HyperParameters`, so the
             architecture can be searched too.
-        optimizer: `"sgd"` (SGD with `momentum`) or `"adamw"`. Defaults to
-            `"sgd"`.
+        optimizer: `"sgd"` (SGD with `momentum`), `"adam"` or `"adamw"`
+            (see `make_optimizer`). Defaults to `"sgd"`.
         learning_rate: a range `(low, high)` with `0 < low < high`, or a
             fixed number > 0. Defaults to `(1e-3, 1.0)`.
         weight_decay: a range `(low, high)` with `0 < low < high`, a fixed
@@ -522,11 +555,8 @@ def make_hypermodel(
                 "Argument `build_model` must return a keras.Model. "
                 f"Received: build_model() returned {type(model).__name__}"
             )
-        if optimizer == "sgd":
-            opt = keras.optimizers.SGD(learning_rate=lr, momentum=momentum, weight_decay=wd or None)
-        else:
-            opt = keras.optimizers.AdamW(learning_rate=lr, weight_decay=wd or 0.0)
-        model.compile(optimizer=opt, loss=loss, metrics=list(metrics))
+        model.compile(optimizer=make_optimizer(optimizer, lr, wd, momentum=momentum),
+                      loss=loss, metrics=list(metrics))
         return model
 
     names = [_metric_name(m) for m in metrics]

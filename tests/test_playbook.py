@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from kerasrec import data, models, playbook
+from kerasrec import data, models, playbook, tuning
 
 
 @pytest.fixture(scope="module")
@@ -131,13 +131,13 @@ def test_train_final_stops_early(digits):
 
 
 def test_make_optimizer_names():
-    assert isinstance(playbook.make_optimizer("sgd", 0.1), keras.optimizers.SGD)
-    adamw = playbook.make_optimizer("adamw", 1e-3, 1e-4)
+    assert isinstance(tuning.make_optimizer("sgd", 0.1), keras.optimizers.SGD)
+    adamw = tuning.make_optimizer("adamw", 1e-3, 1e-4)
     assert isinstance(adamw, keras.optimizers.AdamW) and adamw.weight_decay == pytest.approx(1e-4)
     with pytest.raises(ValueError, match="sgd, adam, adamw"):
-        playbook.make_optimizer("lion", 1e-3)
+        tuning.make_optimizer("lion", 1e-3)
     with pytest.raises(ValueError, match="`weight_decay`"):
-        playbook.make_optimizer("sgd", 0.1, -1.0)
+        tuning.make_optimizer("sgd", 0.1, -1.0)
 
 
 def test_initial_loss_leaves_every_weight_unchanged():

@@ -37,6 +37,7 @@ ENTRIES = {
         ["--dataset", "digits", "--epochs", "40", "--batch-size", "32"],
     ),
     "playbook": ("recipes/tuning_playbook.py", ["--dataset", "shapes"]),
+    "lr-range-test": ("recipes/lr_range_test.py", ["--dataset", "shapes"]),
     "early-stopping": (
         "recipes/early_stopping.py",
         ["--dataset", "digits", "--label-noise", "0.3", "--epochs", "100"],
