@@ -719,8 +719,11 @@ class _SearchMixin:
                 "when `search()` gets no validation data: pass `validation_data=` or "
                 f"`validation_split=`, or use a training metric. Received: objective={names[0]!r}"
             )
-        self._user_callbacks = bool(fit_kwargs.get("callbacks"))
-        self._validation = validation
+        # A HyperModel with its own fit() may add validation data and log
+        # entries of its own: then the objective is checked at the first
+        # epoch end, with validation assumed.
+        self._user_callbacks = bool(fit_kwargs.get("callbacks")) or fit_overridden
+        self._validation = validation or fit_overridden
         return super().search(*fit_args, **fit_kwargs)
 
     def _build_and_fit_model(self, trial, *args, **kwargs):

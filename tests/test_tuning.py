@@ -531,7 +531,7 @@ def test_make_hypermodel_passes_hp_to_a_one_argument_builder():
     (dict(weight_decay=-0.1), "weight_decay"),
     (dict(grid_points=1), "grid_points"),
     (dict(grid_points=2.5), "grid_points"),
-    (dict(optimizer="adam"), "optimizer"),
+    (dict(optimizer="lion"), "optimizer"),
     (dict(momentum=1.0), "momentum"),
     (dict(metrics="accuracy"), "metrics"),
 ])
@@ -633,3 +633,30 @@ def test_plot_trials_rejects_bad_tables(tmp_path):
     path = plots.plot_trials([row, dict(row, score=None, status="RUNNING")],
                              str(tmp_path / "b.png"), y=None, direction="max")
     assert os.path.getsize(path) > 0
+
+
+def test_a_hypermodel_fit_that_brings_its_own_validation_data_passes_the_objective_check(tmp_path):
+    # Regression: recipes/search_distributed.py's HyperModel.fit() loads its
+    # own data; the objective check must not demand validation_data of search().
+    import keras_tuner
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 4)).astype("float32")
+    y = (x[:, 0] > 0).astype("int32")
+
+    class OwnData(keras_tuner.HyperModel):
+        def build(self, hp):
+            model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
+            model.compile(optimizer=keras.optimizers.SGD(hp.Choice("lr", [0.1])),
+                          loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+            return model
+
+        def fit(self, hp, model, *args, **kwargs):
+            return model.fit(x, y, validation_data=(x, y), epochs=1, verbose=0,
+                             callbacks=kwargs.get("callbacks"))
+
+    tuner = tuning.RandomSearch(OwnData(), objective="val_accuracy", max_trials=1,
+                                directory=str(tmp_path), project_name="own")
+    tuner.search()
+    (row,) = tuner.trials_table()
+    assert row["status"] == "COMPLETED" and row["score"] is not None
