@@ -26,10 +26,11 @@ import warnings
 import keras
 import numpy as np
 
-from kerasrec._checks import check_number
+from kerasrec._checks import check_number, check_positive_int
 from kerasrec.schedules import check_settable_learning_rate
 
 __all__ = [
+    "BatchLoss",
     "LRFinder",
     "LearningRateLogger",
     "PrecheltStopping",
@@ -863,6 +864,64 @@ class LRFinder(keras.callbacks.Callback):
             "divergence_factor": self.divergence_factor,
             "restore_weights": self.restore_weights,
         }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+# ---------------------------------------------------------------------------
+# The loss of every batch.
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class BatchLoss(keras.callbacks.Callback):
+    """Records the training loss of every batch in `losses`.
+
+    Keras logs, after each batch, the mean loss over the epoch so far,
+    weighted by batch size. With `seen` the examples so far, batch `i` (of
+    `size` examples) had the loss:
+
+    ```python
+    loss_i = (mean_i * seen_i - mean_{i-1} * seen_{i-1}) / size_i
+    ```
+
+    Batch sizes follow from `batch_size` and `num_examples`: every epoch
+    starts at the beginning of the data, each pass over it ends with a
+    smaller batch when `num_examples % batch_size` is not 0, and a
+    `dataset.repeat()` inside one epoch wraps around. A NaN or infinite
+    loss stays non-finite for the rest of the epoch.
+
+    Args:
+        batch_size: examples per batch.
+        num_examples: examples in one pass over the training data.
+
+    Example:
+
+    >>> recorder = kerasrec.callbacks.BatchLoss(128, info.split_sizes["train"])
+    >>> model.fit(train, epochs=1, callbacks=[recorder])
+    >>> recorder.losses[:3]
+    """
+
+    def __init__(self, batch_size, num_examples):
+        super().__init__()
+        self.batch_size = check_positive_int("batch_size", batch_size)
+        self.num_examples = check_positive_int("num_examples", num_examples)
+        self.losses = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._seen, self._total = 0, 0.0
+
+    def on_train_batch_end(self, batch, logs=None):
+        offset = self._seen % self.num_examples
+        size = min(self.batch_size, self.num_examples - offset)
+        seen = self._seen + size
+        total = float(logs["loss"]) * seen
+        self.losses.append((total - self._total) / size)
+        self._seen, self._total = seen, total
+
+    def get_config(self):
+        return {"batch_size": self.batch_size, "num_examples": self.num_examples}
 
     @classmethod
     def from_config(cls, config):

@@ -226,7 +226,7 @@ def main():
 
     One run per learning rate, `--epochs` epochs over the training data at a
     constant learning rate, then one evaluation on the validation set.
-    `BatchLoss` records each batch's own training loss: Keras logs the
+    `kerasrec.callbacks.BatchLoss` records each batch's own training loss: Keras logs the
     running mean of the epoch, weighted by batch size, and the callback
     undoes the mean (see its docstring).
     """
@@ -242,7 +242,7 @@ def main():
         train, val, model, _ = fresh_start()
         model.compile(optimizer=make_optimizer(lr), loss="sparse_categorical_crossentropy",
                       metrics=["accuracy"])
-        recorder = BatchLoss(args.batch_size, info.split_sizes["train"])
+        recorder = callbacks.BatchLoss(args.batch_size, info.split_sizes["train"])
         start = time.time()
         history = model.fit(train, validation_data=val, epochs=args.epochs, verbose=0,
                             callbacks=[recorder]).history
@@ -386,38 +386,6 @@ def main():
 """
 ## The pieces used above
 """
-
-
-class BatchLoss(keras.callbacks.Callback):
-    """Records the training loss of every batch.
-
-    Keras logs, after each batch, the mean loss over the epoch so far,
-    weighted by batch size. With `seen` the examples so far, batch `i` (of
-    `size` examples) had the loss:
-
-    ```python
-    loss_i = (mean_i * seen_i - mean_{i-1} * seen_{i-1}) / size_i
-    ```
-
-    Every epoch starts at the beginning of the data (a plain `fit` over the
-    dataset), and only the last batch of an epoch may be smaller.
-    """
-
-    def __init__(self, batch_size, num_examples):
-        super().__init__()
-        self.batch_size = batch_size
-        self.num_examples = num_examples
-        self.losses = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._seen, self._total = 0, 0.0
-
-    def on_train_batch_end(self, batch, logs=None):
-        size = min(self.batch_size, self.num_examples - self._seen)
-        seen = self._seen + size
-        total = float(logs["loss"]) * seen
-        self.losses.append((total - self._total) / size)
-        self._seen, self._total = seen, total
 
 
 def suggestion(finder, method):

@@ -156,7 +156,7 @@ def main():
     Constant learning rates three orders of magnitude apart, SGD with
     momentum 0.9, one short run each (`--sweep-epochs`), no validation.
     During an epoch Keras logs the running mean of the loss over the batches
-    seen so far, weighted by batch size; `BatchLoss` (below) turns it back
+    seen so far, weighted by batch size; `kerasrec.callbacks.BatchLoss` turns it back
     into the loss of each batch. `judge_sweep` names each curve after the
     lecture's figure: the loss *explodes* (non-finite, or above 1.5x its
     first value); of the others the lowest final loss is *good*, a larger
@@ -174,7 +174,7 @@ def main():
             train, _, _, model = fresh_start()
             model.compile(optimizer=keras.optimizers.SGD(lr, momentum=0.9),
                           loss="sparse_categorical_crossentropy")
-            recorder = BatchLoss(args.batch_size, info.split_sizes["train"])
+            recorder = callbacks.BatchLoss(args.batch_size, info.split_sizes["train"])
             start = time.time()
             model.fit(train.repeat(), epochs=1, steps_per_epoch=sweep_steps, verbose=0,
                       callbacks=[recorder])
@@ -381,41 +381,6 @@ def main():
 """
 ## The pieces used above
 """
-
-
-class BatchLoss(keras.callbacks.Callback):
-    """Records the training loss of every batch.
-
-    Keras logs, after each batch, the mean loss over the epoch so far,
-    weighted by batch size. With `seen` the examples so far, batch `i` (of
-    `size` examples) had the loss:
-
-    ```python
-    loss_i = (mean_i * seen_i - mean_{i-1} * seen_{i-1}) / size_i
-    ```
-
-    A NaN or infinite loss stays non-finite for the rest of the epoch. The
-    sizes assume that every epoch starts at the beginning of the data, as it
-    does here (one epoch of `steps_per_epoch` over `dataset.repeat()`).
-    """
-
-    def __init__(self, batch_size, num_examples):
-        super().__init__()
-        self.batch_size = batch_size
-        self.num_examples = num_examples
-        self.losses = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._seen, self._total = 0, 0.0
-
-    def on_train_batch_end(self, batch, logs=None):
-        # Wraps around when fit repeats the data within one epoch.
-        offset = self._seen % self.num_examples
-        size = min(self.batch_size, self.num_examples - offset)
-        seen = self._seen + size
-        total = float(logs["loss"]) * seen
-        self.losses.append((total - self._total) / size)
-        self._seen, self._total = seen, total
 
 
 def smooth(values, beta=SMOOTHING):

@@ -13,6 +13,9 @@ import keras
 import numpy as np
 import pytest
 
+import tensorflow as tf
+
+from kerasrec import callbacks
 from kerasrec.callbacks import LearningRateLogger
 from kerasrec.callbacks import PrecheltStopping
 from kerasrec.callbacks import prechelt_stop_epochs
@@ -379,3 +382,28 @@ def test_missing_monitor_warns_and_does_nothing():
     with pytest.warns(UserWarning, match="val_loss"):
         callback.on_epoch_end(0, {"loss": 1.0})
     assert callback.trace == [] and callback.best_epoch is None
+
+
+def test_batch_loss_recovers_each_batch_loss_from_the_running_mean():
+    rng = np.random.default_rng(0)
+    x = rng.random((1000, 8), dtype=np.float32)
+    y = rng.integers(0, 3, 1000)
+    batches = tf.data.Dataset.from_tensor_slices((x, y)).batch(64)  # last batch: 40
+    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(3, activation="softmax")])
+    # A zero learning rate keeps the weights, so every batch can be evaluated after.
+    model.compile(optimizer=keras.optimizers.SGD(0.0), loss="sparse_categorical_crossentropy")
+    recorder = callbacks.BatchLoss(batch_size=64, num_examples=1000)
+    model.fit(batches.repeat(), epochs=1, steps_per_epoch=40, shuffle=False, verbose=0,
+              callbacks=[recorder])
+    per_batch = [float(model.evaluate(xb, yb, verbose=0)) for xb, yb in batches]
+    expected = (per_batch * 3)[:40]  # 16 batches per pass, wrapped around
+    np.testing.assert_allclose(recorder.losses, expected, rtol=1e-4)
+
+
+def test_batch_loss_validates_and_round_trips():
+    with pytest.raises(ValueError, match="`batch_size`"):
+        callbacks.BatchLoss(0, 10)
+    with pytest.raises(ValueError, match="`num_examples`"):
+        callbacks.BatchLoss(8, -1)
+    recorder = callbacks.BatchLoss(8, 100)
+    assert callbacks.BatchLoss.from_config(recorder.get_config()).get_config() == {"batch_size": 8, "num_examples": 100}

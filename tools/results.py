@@ -38,6 +38,8 @@ ENTRIES = {
     ),
     "playbook": ("recipes/tuning_playbook.py", ["--dataset", "shapes"]),
     "lr-range-test": ("recipes/lr_range_test.py", ["--dataset", "shapes"]),
+    "grid-vs-random": ("recipes/grid_vs_random.py", ["--dataset", "shapes"]),
+    "search-distributed": ("recipes/search_distributed.py", ["--dataset", "digits", "--workers", "2"]),
     "early-stopping": (
         "recipes/early_stopping.py",
         ["--dataset", "digits", "--label-noise", "0.3", "--epochs", "100"],
