@@ -336,10 +336,13 @@ def test_a_dead_worker_stops_the_search_and_the_rerun_keeps_its_finished_trials(
 @pytest.mark.slow
 def test_ctrl_c_stops_every_process_and_says_how_to_resume(tmp_path):
     out, log = tmp_path / "run", tmp_path / "out.txt"
-    proc = start_recipe(log, *QUICK, "--epochs", "1", "--out", str(out))
+    # Not --quick (it caps epochs at 2): trials of 30 epochs, so that the
+    # signal lands mid-search even on a loaded machine.
+    proc = start_recipe(log, "--dataset", "digits", "--model", "mlp", "--workers", "2",
+                        "--trials", "4", "--epochs", "30", "--no-baseline", "--out", str(out))
     try:
         ready = out / "search" / "ready"
-        wait_for(lambda: ready.is_dir() and len(os.listdir(ready)) == 2, timeout=300, proc=proc)
+        wait_for(lambda: ready.is_dir() and len(os.listdir(ready)) >= 2, timeout=300, proc=proc)
         proc.send_signal(signal.SIGINT)
         proc.wait(60)
     finally:
