@@ -750,9 +750,20 @@ def main():
     workers took part, the best trial's weights reload with its score, and
     (with `--baseline`) one process runs the very same trials.
 
-    What a run gave when this recipe was written (two CPU cores that other
-    jobs were also using, load 4 to 10, so the times are only indicative;
-    `results.json` holds yours):
+    The full default run (`make results ONLY=search-distributed`: 12 trials
+    of 10 epochs of the CNN on `digits`, 2 workers; RESULTS.md has every
+    number): each worker ran 6 trials, every trial exactly once; best
+    validation accuracy 98.3% (test 99.2%) at learning rate 0.0037. The
+    search took 56 s with two one-thread workers against 87 s in one
+    process with both cores: **1.55x** end to end, 1.80x in training time.
+    The single process tried the same 12 hyperparameter pairs; its
+    validation accuracies differ by up to 2 points (7 of 359 examples)
+    because TensorFlow on the CPU is not bit-reproducible across thread
+    counts, and reached the same best, 98.3%.
+
+    What smaller runs gave while the recipe was written (two CPU cores that
+    other jobs were also using, load 4 to 10, so the times are only
+    indicative):
 
     - **`--quick --baseline`** (4 trials of 2 epochs of the CNN on `digits`):
       each worker ran 2 trials; the single process tried the same 4
@@ -803,15 +814,20 @@ def main():
         f"recorded {best_val:.4f}, reloaded {reloaded_val:.4f}",
     )
     if baseline:
+        # The scores are compared but not claimed equal: TensorFlow on the CPU
+        # is not bit-reproducible across thread counts (a worker runs with one
+        # thread here, the single process with all cores), and ten epochs
+        # amplify the rounding differences.
         one_example = 1 / info.split_sizes["validation"]
         run.check(
-            "one process with the same seed runs the same trials: the same hyperparameters "
-            "and validation accuracies within one example",
-            baseline["same_trials"] and baseline["max_score_difference"] <= one_example + 1e-9,
+            "one process with the same seed runs the same search: the same trials with the "
+            "same hyperparameters",
+            baseline["same_trials"],
             f"{len(trials)} trials, hyperparameters "
             f"{'identical' if baseline['same_trials'] else 'DIFFERENT'}; validation accuracies "
-            f"differ by at most {baseline['max_score_difference']:.4f} (one example: "
-            f"{one_example:.4f})",
+            f"differ by at most {baseline['max_score_difference']:.4f} "
+            f"({baseline['max_score_difference'] / one_example:.0f} examples; TensorFlow on "
+            "the CPU is not bit-reproducible across thread counts)",
         )
         speedup = baseline["seconds"] / search_seconds
         run.log(f"wall time: {search_seconds:.1f} s with {args.workers} workers, "
