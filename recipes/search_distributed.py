@@ -754,8 +754,8 @@ def main():
     of 10 epochs of the CNN on `digits`, 2 workers; RESULTS.md has every
     number): each worker ran 6 trials, every trial exactly once; best
     validation accuracy 98.3% (test 99.2%) at learning rate 0.0037. The
-    search took 56 s with two one-thread workers against 87 s in one
-    process with both cores: **1.55x** end to end, 1.80x in training time.
+    search took 59 s with two one-thread workers against 92 s in one
+    process with both cores: **1.57x** end to end, 1.85x in training time.
     The single process tried the same 12 hyperparameter pairs; its
     validation accuracies differ by up to 2 points (7 of 359 examples)
     because TensorFlow on the CPU is not bit-reproducible across thread
