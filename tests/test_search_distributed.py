@@ -336,13 +336,15 @@ def test_a_dead_worker_stops_the_search_and_the_rerun_keeps_its_finished_trials(
 @pytest.mark.slow
 def test_ctrl_c_stops_every_process_and_says_how_to_resume(tmp_path):
     out, log = tmp_path / "run", tmp_path / "out.txt"
-    # Not --quick (it caps epochs at 2): trials of 30 epochs, so that the
-    # signal lands mid-search even on a loaded machine.
+    # Not --quick (it caps epochs at 2): trials of 400 epochs (~30 s each), so
+    # that the signal lands mid-trial: once a worker has recorded a start.
     proc = start_recipe(log, "--dataset", "digits", "--model", "mlp", "--workers", "2",
-                        "--trials", "4", "--epochs", "30", "--no-baseline", "--out", str(out))
+                        "--trials", "4", "--epochs", "400", "--no-baseline", "--out", str(out))
     try:
-        ready = out / "search" / "ready"
-        wait_for(lambda: ready.is_dir() and len(os.listdir(ready)) >= 2, timeout=300, proc=proc)
+        executions = out / "search" / "executions"
+        wait_for(lambda: executions.is_dir() and any(executions.iterdir()), timeout=300,
+                 proc=proc)
+        assert proc.poll() is None, "the search ended before the signal"
         proc.send_signal(signal.SIGINT)
         proc.wait(60)
     finally:
