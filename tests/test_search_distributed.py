@@ -346,7 +346,12 @@ def test_ctrl_c_stops_every_process_and_says_how_to_resume(tmp_path):
                  proc=proc)
         assert proc.poll() is None, "the search ended before the signal"
         proc.send_signal(signal.SIGINT)
-        proc.wait(60)
+        # Stopping waits up to 10 s for each of the 3 processes to exit on
+        # SIGTERM before killing it (the launcher's `_stop`).
+        try:
+            proc.wait(120)
+        except subprocess.TimeoutExpired:
+            raise AssertionError("no exit 120 s after Ctrl-C:\n" + log.read_text())
     finally:
         if proc.poll() is None:
             proc.kill()
