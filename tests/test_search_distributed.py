@@ -42,10 +42,18 @@ def run_recipe(*argv, timeout=400):
                           text=True, timeout=timeout)
 
 
+def _default_sigint():
+    # A shell starts background jobs with SIGINT ignored, and an ignored
+    # signal stays ignored across exec: `make test &` would hand the recipe a
+    # SIGINT it cannot receive. Ctrl-C in a terminal meets the default.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_recipe(out_file, *argv):
     with open(out_file, "w") as out:
         return subprocess.Popen([sys.executable, RECIPE, *argv], cwd=ROOT, stdout=out,
-                                stderr=subprocess.STDOUT, text=True)
+                                stderr=subprocess.STDOUT, text=True,
+                                preexec_fn=_default_sigint)
 
 
 def read_files(out):
