@@ -5,6 +5,7 @@ Received: name=value", before the value can reach TensorFlow.
 """
 
 import math
+import numbers
 
 
 def _is_int(value):
@@ -40,3 +41,18 @@ def check_positive_ints(name, value, *, length=None, what="positive integers"):
     if not ok:
         raise ValueError(f"Argument `{name}` must be {what}. Received: {name}={value!r}")
     return tuple(value)
+
+
+def check_int(name, value, low):
+    """`value` is an int (not a bool) >= `low`."""
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
+        raise ValueError(f"Argument `{name}` must be an int >= {low}. Received: {name}={value!r}")
+    return int(value)
+
+
+def check_greater(name, value, low):
+    """`value` is a finite real number > `low`."""
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if not (ok and value > low and math.isfinite(value)):
+        raise ValueError(f"Argument `{name}` must be a number > {low:g}. Received: {name}={value!r}")
+    return float(value)

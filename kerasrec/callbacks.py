@@ -18,7 +18,6 @@ a stop when the loss diverges, and a suggested learning rate.
 """
 
 import math
-import numbers
 import os
 import uuid
 import warnings
@@ -26,7 +25,7 @@ import warnings
 import keras
 import numpy as np
 
-from kerasrec._checks import check_number, check_positive_int
+from kerasrec._checks import check_greater, check_int, check_number, check_positive_int
 from kerasrec.schedules import check_settable_learning_rate
 
 __all__ = [
@@ -182,32 +181,6 @@ def _stops(criterion, quantities, alpha, strips):
     return quantities["strip_end"] and quantities["UP"] >= strips
 
 
-def _check_positive_number(name, value):
-    if (
-        not isinstance(value, numbers.Real)
-        or isinstance(value, bool)
-        or not value > 0
-        or not math.isfinite(value)
-    ):
-        raise ValueError(
-            f"Argument `{name}` must be a number > 0. "
-            f"Received: {name}={value!r}"
-        )
-    return float(value)
-
-
-def _check_positive_int(name, value):
-    if (
-        not isinstance(value, numbers.Integral)
-        or isinstance(value, bool)
-        or value <= 0
-    ):
-        raise ValueError(
-            f"Argument `{name}` must be an int > 0. Received: {name}={value!r}"
-        )
-    return int(value)
-
-
 def prechelt_stop_epochs(
     val_losses,
     train_losses=None,
@@ -264,10 +237,10 @@ def prechelt_stop_epochs(
     >>> prechelt_stop_epochs(val, [1.0] * 5, strip_length=2)["GL"]
     3
     """
-    alpha_gl = _check_positive_number("alpha_gl", alpha_gl)
-    alpha_pq = _check_positive_number("alpha_pq", alpha_pq)
-    strips_up = _check_positive_int("strips_up", strips_up)
-    strip_length = _check_positive_int("strip_length", strip_length)
+    alpha_gl = check_greater("alpha_gl", alpha_gl, 0)
+    alpha_pq = check_greater("alpha_pq", alpha_pq, 0)
+    strips_up = check_int("strips_up", strips_up, 1)
+    strip_length = check_int("strip_length", strip_length, 1)
     val_losses = list(val_losses)
     if train_losses is None:
         train_losses = [None] * len(val_losses)
@@ -390,7 +363,7 @@ class PrecheltStopping(keras.callbacks.Callback):
                     "`strips` with 'UP'. "
                     f"Received: alpha={alpha!r}, criterion={criterion!r}"
                 )
-            _check_positive_number("alpha", alpha)
+            check_greater("alpha", alpha, 0)
         if strips is not None:
             if self._criterion != "UP":
                 raise ValueError(
@@ -398,8 +371,8 @@ class PrecheltStopping(keras.callbacks.Callback):
                     f"`alpha` with {criterion!r}. "
                     f"Received: strips={strips!r}, criterion={criterion!r}"
                 )
-            _check_positive_int("strips", strips)
-        _check_positive_int("strip_length", strip_length)
+            check_int("strips", strips, 1)
+        check_int("strip_length", strip_length, 1)
         if filepath is not None:
             path = os.fspath(filepath)
             if not path.endswith((".keras", ".weights.h5")):
@@ -644,34 +617,17 @@ class LRFinder(keras.callbacks.Callback):
         restore_weights=True,
     ):
         super().__init__()
-        _check_positive_number("min_learning_rate", min_learning_rate)
-        _check_positive_number("max_learning_rate", max_learning_rate)
+        check_greater("min_learning_rate", min_learning_rate, 0)
+        check_greater("max_learning_rate", max_learning_rate, 0)
         if not max_learning_rate > min_learning_rate:
             raise ValueError(
                 "Argument `max_learning_rate` must be > `min_learning_rate`. "
                 f"Received: min_learning_rate={min_learning_rate!r}, "
                 f"max_learning_rate={max_learning_rate!r}"
             )
-        if (
-            not isinstance(num_steps, numbers.Integral)
-            or isinstance(num_steps, bool)
-            or num_steps < 2
-        ):
-            raise ValueError(
-                "Argument `num_steps` must be an int >= 2. "
-                f"Received: num_steps={num_steps!r}"
-            )
+        check_int("num_steps", num_steps, 2)
         check_number("smoothing", smoothing, 0, 1)
-        if (
-            not isinstance(divergence_factor, numbers.Real)
-            or isinstance(divergence_factor, bool)
-            or not divergence_factor > 1
-            or not math.isfinite(divergence_factor)
-        ):
-            raise ValueError(
-                "Argument `divergence_factor` must be a number > 1. "
-                f"Received: divergence_factor={divergence_factor!r}"
-            )
+        check_greater("divergence_factor", divergence_factor, 1)
         if not isinstance(restore_weights, bool):
             raise ValueError(
                 "Argument `restore_weights` must be a bool. "
@@ -825,15 +781,7 @@ class LRFinder(keras.callbacks.Callback):
             )
         if skip_begin is None:
             skip_begin = self.num_steps // 10
-        if (
-            not isinstance(skip_begin, numbers.Integral)
-            or isinstance(skip_begin, bool)
-            or skip_begin < 0
-        ):
-            raise ValueError(
-                "Argument `skip_begin` must be an int >= 0. "
-                f"Received: skip_begin={skip_begin!r}"
-            )
+        skip_begin = check_int("skip_begin", skip_begin, 0)
         learning_rates = np.asarray(self.learning_rates, dtype=float)
         smoothed = np.asarray(self.smoothed_losses, dtype=float)
         finite = np.isfinite(smoothed)
