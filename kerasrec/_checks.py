@@ -12,11 +12,16 @@ def _is_int(value):
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _or_none(allowed, allow_none):
+    return f"{allowed} or None" if allow_none else allowed
+
+
 def check_positive_int(name, value, *, allow_none=False):
     if value is None and allow_none:
         return value
     if not _is_int(value) or value <= 0:
-        raise ValueError(f"Argument `{name}` must be a positive integer. Received: {name}={value!r}")
+        allowed = _or_none("a positive integer", allow_none)
+        raise ValueError(f"Argument `{name}` must be {allowed}. Received: {name}={value!r}")
     return value
 
 
@@ -43,16 +48,40 @@ def check_positive_ints(name, value, *, length=None, what="positive integers"):
     return tuple(value)
 
 
-def check_int(name, value, low):
-    """`value` is an int (not a bool) >= `low`."""
+def check_int(name, value, low, *, allow_none=False):
+    """`value` is an int (not a bool) >= `low` (or None, with `allow_none`)."""
+    if value is None and allow_none:
+        return None
     if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
-        raise ValueError(f"Argument `{name}` must be an int >= {low}. Received: {name}={value!r}")
+        allowed = _or_none(f"an int >= {low}", allow_none)
+        raise ValueError(f"Argument `{name}` must be {allowed}. Received: {name}={value!r}")
     return int(value)
 
 
-def check_greater(name, value, low):
-    """`value` is a finite real number > `low`."""
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
-    if not (ok and value > low and math.isfinite(value)):
-        raise ValueError(f"Argument `{name}` must be a number > {low:g}. Received: {name}={value!r}")
+def check_range(name, value, low, high=None, *, low_open=True, high_open=True):
+    """`value` is a finite real number between `low` and `high`, as a float.
+
+    Each end is excluded (open) unless `low_open` or `high_open` is False;
+    without `high` the range has no upper end.
+    """
+    ok = (
+        isinstance(value, numbers.Real)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and (value > low if low_open else value >= low)
+        and (high is None or (value < high if high_open else value <= high))
+    )
+    if not ok:
+        if high is None:
+            allowed = f"> {low:g}" if low_open else f">= {low:g}"
+        else:
+            left = "(" if low_open else "["
+            right = ")" if high_open else "]"
+            allowed = f"in {left}{low:g}, {high:g}{right}"
+        raise ValueError(f"Argument `{name}` must be a number {allowed}. Received: {name}={value!r}")
     return float(value)
+
+
+def check_greater(name, value, low):
+    """`value` is a finite real number > `low`, as a float."""
+    return check_range(name, value, low)

@@ -31,6 +31,8 @@ from collections.abc import Mapping
 import keras
 import numpy as np
 
+from kerasrec._checks import check_int, check_range
+
 __all__ = ["CODES", "Finding", "diagnose", "format_findings"]
 
 CODES = (
@@ -164,47 +166,6 @@ def _plain(value):
 
 class _Skip(Exception):
     """A check that cannot run on this history; the message says why."""
-
-
-# ---------------------------------------------------------------------------
-# Argument checks (the Keras message template).
-
-
-def _check_range(name, value, low, high, *, low_open=True, high_open=True):
-    ok = (
-        isinstance(value, numbers.Real)
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-        and (value > low if low_open else value >= low)
-        and (high is None or (value < high if high_open else value <= high))
-    )
-    if not ok:
-        left = "(" if low_open else "["
-        if high is None:
-            allowed = f"> {low}" if low_open else f">= {low}"
-        else:
-            right = ")" if high_open else "]"
-            allowed = f"in {left}{low}, {high}{right}"
-        raise ValueError(
-            f"Argument `{name}` must be a number {allowed}. "
-            f"Received: {name}={value!r}"
-        )
-    return float(value)
-
-
-def _check_int(name, value, low, *, allow_none=False):
-    if value is None and allow_none:
-        return None
-    if (
-        not isinstance(value, numbers.Integral)
-        or isinstance(value, bool)
-        or value < low
-    ):
-        raise ValueError(
-            f"Argument `{name}` must be an int >= {low}. "
-            f"Received: {name}={value!r}"
-        )
-    return int(value)
 
 
 def _curves(history):
@@ -794,22 +755,20 @@ def diagnose(
     overfitting - train accuracy 1 vs val accuracy 0.81 at the end: ...
     """
     p = {
-        "gap": _check_range("gap", gap, 0, 1, high_open=False),
-        "target_accuracy": _check_range(
+        "gap": check_range("gap", gap, 0, 1, high_open=False),
+        "target_accuracy": check_range(
             "target_accuracy", target_accuracy, 0, 1, high_open=False
         ),
-        "val_loss_rise": _check_range("val_loss_rise", val_loss_rise, 0, None),
-        "flat_epochs": _check_int("flat_epochs", flat_epochs, 2),
-        "flat_tolerance": _check_range("flat_tolerance", flat_tolerance, 0, 1),
-        "drop": _check_range("drop", drop, 0, 1),
-        "high_loss": _check_range("high_loss", high_loss, 0, 1),
-        "lr_drop_factor": _check_range("lr_drop_factor", lr_drop_factor, 1, None),
-        "explode_factor": _check_range("explode_factor", explode_factor, 1, None),
-        "window": _check_int("window", window, 3, allow_none=True),
+        "val_loss_rise": check_range("val_loss_rise", val_loss_rise, 0),
+        "flat_epochs": check_int("flat_epochs", flat_epochs, 2),
+        "flat_tolerance": check_range("flat_tolerance", flat_tolerance, 0, 1),
+        "drop": check_range("drop", drop, 0, 1),
+        "high_loss": check_range("high_loss", high_loss, 0, 1),
+        "lr_drop_factor": check_range("lr_drop_factor", lr_drop_factor, 1),
+        "explode_factor": check_range("explode_factor", explode_factor, 1),
+        "window": check_int("window", window, 3, allow_none=True),
     }
-    p["accuracy_shortfall"] = _check_range(
-        "accuracy_shortfall", accuracy_shortfall, 0, None
-    )
+    p["accuracy_shortfall"] = check_range("accuracy_shortfall", accuracy_shortfall, 0)
     if accuracy_shortfall >= target_accuracy:
         raise ValueError(
             "Argument `accuracy_shortfall` must be < `target_accuracy`. "

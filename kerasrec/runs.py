@@ -103,19 +103,29 @@ def _check_args(args):
         )
 
 
-def write_atomic(path, data):
-    """Writes `data` (str or bytes) to `path` through a temporary file."""
+@contextlib.contextmanager
+def _replacing(path, suffix=".tmp"):
+    """A temporary path beside `path` that replaces `path` if the block succeeds.
+
+    The temporary file (ending in `suffix`) is removed if the block fails.
+    """
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=suffix)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data.encode() if isinstance(data, str) else data)
+        yield tmp
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.remove(tmp)
         raise
+
+
+def write_atomic(path, data):
+    """Writes `data` (str or bytes) to `path` through a temporary file."""
+    with _replacing(path) as tmp, open(tmp, "wb") as f:
+        f.write(data.encode() if isinstance(data, str) else data)
 
 
 def _to_jsonable(value):
@@ -192,15 +202,8 @@ class Run:
     def save_model(self, model, name="model.keras"):
         if not os.path.exists(self.file("config.json")):
             self.save_json("config.json", self.config)
-        fd, tmp = tempfile.mkstemp(dir=self.path, prefix=".model.", suffix=".keras")
-        os.close(fd)
-        try:
-            model.save(tmp)
-            os.replace(tmp, self.file(name))
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.remove(tmp)
-            raise
+        with _replacing(self.file(name), suffix=".keras") as tmp:
+            model.save(tmp)  # Keras wants the .keras suffix
         return self.file(name)
 
     def check(self, claim, holds, evidence):

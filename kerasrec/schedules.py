@@ -32,6 +32,8 @@ import numbers
 import keras
 from keras import ops
 
+from kerasrec._checks import check_greater, check_int, check_range
+
 __all__ = [
     "Constant",
     "InverseSqrtDecay",
@@ -59,40 +61,6 @@ def _is_int(value):
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
-def _check_positive_number(name, value):
-    if not _is_number(value) or not value > 0 or not math.isfinite(value):
-        raise ValueError(
-            f"Argument `{name}` must be a number > 0. "
-            f"Received: {name}={value!r}"
-        )
-    return float(value)
-
-
-def _check_non_negative_number(name, value):
-    if not _is_number(value) or not value >= 0 or not math.isfinite(value):
-        raise ValueError(
-            f"Argument `{name}` must be a number >= 0. "
-            f"Received: {name}={value!r}"
-        )
-    return float(value)
-
-
-def _check_positive_int(name, value):
-    if not _is_int(value) or value <= 0:
-        raise ValueError(
-            f"Argument `{name}` must be an int > 0. Received: {name}={value!r}"
-        )
-    return int(value)
-
-
-def _check_non_negative_int(name, value):
-    if not _is_int(value) or value < 0:
-        raise ValueError(
-            f"Argument `{name}` must be an int >= 0. Received: {name}={value!r}"
-        )
-    return int(value)
-
-
 def _check_list(name, value, is_valid, what):
     """`value` as a non-empty list whose items all pass `is_valid`."""
     items = None
@@ -104,15 +72,6 @@ def _check_list(name, value, is_valid, what):
             f"Received: {name}={value!r}"
         )
     return items
-
-
-def _check_factor(value):
-    if not _is_number(value) or not 0 < value <= 1:
-        raise ValueError(
-            "Argument `factor` must be in (0, 1]. "
-            f"Received: factor={value!r}"
-        )
-    return float(value)
 
 
 # ---------------------------------------------------------------------------
@@ -156,8 +115,8 @@ class StepDecay(keras.optimizers.schedules.LearningRateSchedule):
 
     def __init__(self, initial_learning_rate, boundaries, factor=0.1):
         super().__init__()
-        self.initial_learning_rate = _check_positive_number(
-            "initial_learning_rate", initial_learning_rate
+        self.initial_learning_rate = check_greater(
+            "initial_learning_rate", initial_learning_rate, 0
         )
         boundaries = _check_list(
             "boundaries", boundaries, lambda b: _is_int(b) and b > 0, "ints > 0"
@@ -168,7 +127,7 @@ class StepDecay(keras.optimizers.schedules.LearningRateSchedule):
                 f"no duplicates). Received: boundaries={boundaries!r}"
             )
         self.boundaries = [int(b) for b in boundaries]
-        self.factor = _check_factor(factor)
+        self.factor = check_range("factor", factor, 0, 1, high_open=False)
 
     def __call__(self, step):
         initial_learning_rate = ops.convert_to_tensor(
@@ -232,12 +191,12 @@ class LinearDecay(keras.optimizers.schedules.PolynomialDecay):
     def __init__(
         self, initial_learning_rate, decay_steps, end_learning_rate=0.0
     ):
-        initial_learning_rate = _check_positive_number(
-            "initial_learning_rate", initial_learning_rate
+        initial_learning_rate = check_greater(
+            "initial_learning_rate", initial_learning_rate, 0
         )
-        decay_steps = _check_positive_int("decay_steps", decay_steps)
-        end_learning_rate = _check_non_negative_number(
-            "end_learning_rate", end_learning_rate
+        decay_steps = check_int("decay_steps", decay_steps, 1)
+        end_learning_rate = check_range(
+            "end_learning_rate", end_learning_rate, 0, low_open=False
         )
         super().__init__(
             initial_learning_rate,
@@ -290,10 +249,10 @@ class InverseSqrtDecay(keras.optimizers.schedules.LearningRateSchedule):
 
     def __init__(self, initial_learning_rate, timescale):
         super().__init__()
-        self.initial_learning_rate = _check_positive_number(
-            "initial_learning_rate", initial_learning_rate
+        self.initial_learning_rate = check_greater(
+            "initial_learning_rate", initial_learning_rate, 0
         )
-        self.timescale = _check_positive_int("timescale", timescale)
+        self.timescale = check_int("timescale", timescale, 1)
 
     def __call__(self, step):
         initial_learning_rate = ops.convert_to_tensor(
@@ -344,9 +303,7 @@ class Constant(keras.optimizers.schedules.LearningRateSchedule):
 
     def __init__(self, learning_rate):
         super().__init__()
-        self.learning_rate = _check_positive_number(
-            "learning_rate", learning_rate
-        )
+        self.learning_rate = check_greater("learning_rate", learning_rate, 0)
 
     def __call__(self, step):
         del step  # Unused: the value does not depend on it.
@@ -406,7 +363,7 @@ class Warmup(keras.optimizers.schedules.LearningRateSchedule):
         if isinstance(schedule, _LearningRateSchedule):
             self.schedule = schedule
         elif _is_number(schedule):
-            self.schedule = _check_positive_number("schedule", schedule)
+            self.schedule = check_greater("schedule", schedule, 0)
         else:
             raise ValueError(
                 "Argument `schedule` must be a "
@@ -414,9 +371,9 @@ class Warmup(keras.optimizers.schedules.LearningRateSchedule):
                 f"float > 0. Received: schedule={schedule!r} "
                 f"(of type {type(schedule).__name__})"
             )
-        self.warmup_steps = _check_positive_int("warmup_steps", warmup_steps)
-        self.start_learning_rate = _check_non_negative_number(
-            "start_learning_rate", start_learning_rate
+        self.warmup_steps = check_int("warmup_steps", warmup_steps, 1)
+        self.start_learning_rate = check_range(
+            "start_learning_rate", start_learning_rate, 0, low_open=False
         )
 
     def _inner(self, step):
@@ -546,9 +503,9 @@ def get(name, *, learning_rate, total_steps, warmup_steps=0, **options):
             f"options for {name!r}: {list(_OPTIONS[name])}. "
             f"Received: {unknown[0]}={options[unknown[0]]!r}"
         )
-    learning_rate = _check_positive_number("learning_rate", learning_rate)
-    total_steps = _check_positive_int("total_steps", total_steps)
-    warmup_steps = _check_non_negative_int("warmup_steps", warmup_steps)
+    learning_rate = check_greater("learning_rate", learning_rate, 0)
+    total_steps = check_int("total_steps", total_steps, 1)
+    warmup_steps = check_int("warmup_steps", warmup_steps, 0)
     if warmup_steps >= total_steps:
         raise ValueError(
             "Argument `warmup_steps` must be < `total_steps`. "
@@ -578,10 +535,8 @@ def get(name, *, learning_rate, total_steps, warmup_steps=0, **options):
             learning_rate, boundaries, factor=options.get("factor", 0.1)
         )
     elif name == "cosine":
-        alpha = options.get("alpha", 0.0)
-        _check_alpha(alpha)
         decay = keras.optimizers.schedules.CosineDecay(
-            learning_rate, span, alpha=float(alpha)
+            learning_rate, span, alpha=_alpha(options)
         )
     elif name == "linear":
         decay = LinearDecay(
@@ -593,7 +548,7 @@ def get(name, *, learning_rate, total_steps, warmup_steps=0, **options):
         timescale = options.get("timescale", warmup_steps or 1)
         decay = InverseSqrtDecay(learning_rate, timescale)
     else:  # "cosine_restarts"
-        cycles = _check_positive_int("cycles", options.get("cycles", 4))
+        cycles = check_int("cycles", options.get("cycles", 4), 1)
         if cycles > span:
             raise ValueError(
                 "Argument `cycles` must be <= the decay span "
@@ -601,25 +556,21 @@ def get(name, *, learning_rate, total_steps, warmup_steps=0, **options):
                 f"Received: cycles={cycles}, total_steps={total_steps}, "
                 f"warmup_steps={warmup_steps}"
             )
-        alpha = options.get("alpha", 0.0)
-        _check_alpha(alpha)
         decay = keras.optimizers.schedules.CosineDecayRestarts(
             learning_rate,
             span // cycles,
             t_mul=1.0,
             m_mul=1.0,
-            alpha=float(alpha),
+            alpha=_alpha(options),
         )
     if warmup_steps > 0:
         return Warmup(decay, warmup_steps)
     return decay
 
 
-def _check_alpha(alpha):
-    if not _is_number(alpha) or not 0 <= alpha <= 1:
-        raise ValueError(
-            f"Argument `alpha` must be in [0, 1]. Received: alpha={alpha!r}"
-        )
+def _alpha(options):
+    alpha = options.get("alpha", 0.0)
+    return check_range("alpha", alpha, 0, 1, low_open=False, high_open=False)
 
 
 def epochs_to_steps(epochs, steps_per_epoch):
@@ -653,8 +604,8 @@ def epochs_to_steps(epochs, steps_per_epoch):
     >>> epochs_to_steps(0.5, steps_per_epoch=3)
     2
     """
-    steps_per_epoch = _check_positive_int("steps_per_epoch", steps_per_epoch)
-    epochs = _check_non_negative_number("epochs", epochs)
+    steps_per_epoch = check_int("steps_per_epoch", steps_per_epoch, 1)
+    epochs = check_range("epochs", epochs, 0, low_open=False)
     if epochs == 0:
         return 0
     return max(1, int(math.floor(epochs * steps_per_epoch + 0.5)))

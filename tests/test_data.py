@@ -10,6 +10,7 @@ network check patched to fail.
 import hashlib
 import math
 import os
+import tempfile
 import time
 
 import numpy as np
@@ -506,6 +507,29 @@ def test_folder_with_split_subfolders_uses_its_test_folder(tmp_path):
     assert dict(zip(_hashes(images.astype(np.uint8)), labels.tolist())) == {
         _hash(_resized(image, (64, 64))): "abc".index(name) for image, name in held_out
     }
+
+
+def test_folder_loads_leave_no_temporary_folders(image_folder, tmp_path, monkeypatch):
+    # Bug: every load of PATH/<class>/<image> made a temporary folder (with
+    # the link `train` -> PATH that ImageFolder reads through) and never
+    # removed it. Now loads of one PATH share one, removed at exit.
+    root, _ = image_folder
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    monkeypatch.setattr(pipeline, "_TRAIN_LINKS", {})
+
+    def ours():  # TFDS leaves temporary folders of its own (`tmp...tfds`)
+        return [d for d in os.listdir(temp) if d.startswith("kerasrec-folder-")]
+
+    first, _, _, _ = load(f"folder:{root}", batch_size=8)
+    _, _, _, info = load(f"folder:{root}", batch_size=8)
+    assert len(ours()) == 1
+    assert sum(len(labels) for _, labels in first) == info.split_sizes["train"]
+    pipeline._remove_train_links()  # what runs at exit
+    assert ours() == []
+    assert sorted(os.listdir(root)) == ["ant", "bee", "cat"]  # images untouched
+    assert all(len(os.listdir(os.path.join(root, c))) == 12 for c in ("ant", "bee", "cat"))
 
 
 def test_folder_image_size_resizes(image_folder):

@@ -126,6 +126,24 @@ def test_write_atomic_keeps_old_file_when_writing_fails(tmp_path):
     assert os.listdir(tmp_path) == ["f.json"]
 
 
+def test_save_model_keeps_old_model_when_saving_fails(tmp_path):
+    run = runs.start("r", _args("--out", str(tmp_path / "run")))
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    run.save_model(model)
+    before = (tmp_path / "run" / "model.keras").read_bytes()
+
+    class Failing:
+        def save(self, path):
+            with open(path, "wb") as f:
+                f.write(b"half a model")
+            raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        run.save_model(Failing())
+    assert (tmp_path / "run" / "model.keras").read_bytes() == before
+    assert sorted(os.listdir(run.path)) == ["config.json", "model.keras"]
+
+
 def test_json_handles_numpy_and_non_finite(tmp_path):
     run = runs.start("r", _args("--out", str(tmp_path / "run")))
     run.save_json("m.json", {"a": np.float32(0.5), "b": np.int64(3), "c": float("nan"), "d": (1, 2)})

@@ -6,6 +6,8 @@ returns `tf.data` pipelines (cache, shuffle, augment, batch, prefetch) with
 the facts a recipe needs in a `DatasetInfo`.
 """
 
+import atexit
+import contextlib
 import dataclasses
 import math
 import os
@@ -78,6 +80,33 @@ def _unknown_name_error(name):
     )
 
 
+# Class-folder trees shown to ImageFolder as a train split: source folder ->
+# (temporary folder holding only the link `train` to it, creating process).
+# The pipelines read images through the link, so it stays until exit, and
+# later loads of the same folder reuse it.
+_TRAIN_LINKS = {}
+
+
+def _as_train_split(path):
+    """A folder whose `train` links to `path`: ImageFolder's split/class/image."""
+    path = os.path.abspath(path)
+    root, _ = _TRAIN_LINKS.get(path, (None, None))
+    if root is None or not os.path.islink(os.path.join(root, "train")):  # removed since?
+        root = tempfile.mkdtemp(prefix="kerasrec-folder-")
+        _TRAIN_LINKS[path] = (root, os.getpid())
+        os.symlink(path, os.path.join(root, "train"))
+    return root
+
+
+@atexit.register
+def _remove_train_links():
+    for root, pid in _TRAIN_LINKS.values():
+        if pid == os.getpid():  # not a forked child's copy of the table
+            with contextlib.suppress(OSError):
+                os.unlink(os.path.join(root, "train"))  # the link, never the images
+                os.rmdir(root)
+
+
 def _open_folder(path):
     """An ImageFolder builder for `path` and its split sizes."""
     path = os.path.expanduser(path)
@@ -90,8 +119,7 @@ def _open_folder(path):
         root = path  # Already laid out as split/class/image.
     else:
         # One sub-folder per class: present it to TFDS as the train split.
-        root = tempfile.mkdtemp(prefix="kerasrec-folder-")
-        os.symlink(os.path.abspath(path), os.path.join(root, "train"))
+        root = _as_train_split(path)
     # Count only what ImageFolder will read: root/<split>/<class>/<image>.
     split_dirs = [os.path.join(root, d) for d in os.listdir(root)]
     n_images = sum(
