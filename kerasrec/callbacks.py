@@ -511,8 +511,27 @@ class PrecheltStopping(keras.callbacks.Callback):
 # ---------------------------------------------------------------------------
 # The learning-rate range test.
 
-_SUGGESTION_METHODS = ("steepest", "minimum")
+_SUGGESTION_METHODS = ("steepest", "minimum", "valley")
 _MIN_SUGGESTION_POINTS = 5
+
+
+def _valley_index(losses):
+    """fast.ai's `valley`: the index half-way down the longest falling run.
+
+    `lengths[i]` is the length of the longest strictly decreasing
+    subsequence of `losses` that ends at `i`; the valley ends at the first
+    `i` with the greatest length and starts that many points earlier.
+    """
+    losses = np.asarray(losses, dtype=float)
+    lengths = np.ones(len(losses), dtype=int)
+    for i in range(1, len(losses)):
+        earlier = lengths[:i][losses[:i] > losses[i]]
+        if earlier.size:
+            lengths[i] = earlier.max() + 1
+    end = int(np.argmax(lengths))
+    start = end - int(lengths[end])
+    third = (end - start) / 3
+    return int(min(max(start + int(third) + int(third / 2), 0), len(losses) - 1))
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
@@ -742,10 +761,10 @@ class LRFinder(keras.callbacks.Callback):
         self._saved_weights = None
         self._saved_optimizer_variables = None
 
-    def suggestion(self, method="steepest", skip_begin=None):
+    def suggestion(self, method="valley", skip_begin=None):
         """Returns the learning rate that the range test suggests.
 
-        Both methods read the smoothed losses from batch `skip_begin` up to
+        Every method reads the smoothed losses from batch `skip_begin` up to
         the lowest one (the batches after it are the diverging tail), over
         the finite values only:
 
@@ -756,9 +775,16 @@ class LRFinder(keras.callbacks.Callback):
         - `"minimum"`: the learning rate of the lowest smoothed loss divided
           by 10 (fast.ai's rule of thumb): an order of magnitude below where
           the loss stops improving.
+        - `"valley"`: fast.ai's default since 2021 (`lr_find`'s `valley`):
+          the longest decreasing subsequence of the smoothed losses is the
+          valley, and the suggestion lies half-way down it (at its start +
+          `len // 3` + `len // 6` batches, fast.ai's index). Less sensitive
+          than `"steepest"` to one sharp drop, and less conservative than
+          `"minimum"`.
 
         Args:
-            method: `"steepest"` or `"minimum"`. Defaults to `"steepest"`.
+            method: `"valley"`, `"steepest"` or `"minimum"`. Defaults to
+                `"valley"`.
             skip_begin: Int >= 0. The first batches to ignore: there the
                 smoothed loss averages few, noisy batches, and an initial
                 loss above chance level may fall at learning rates too small
@@ -800,6 +826,8 @@ class LRFinder(keras.callbacks.Callback):
         lrs = learning_rates[skip_begin : skip_begin + points]
         if method == "minimum":
             return float(lrs[-1] / 10.0)
+        if method == "valley":
+            return float(lrs[_valley_index(window[:points])])
         slopes = np.gradient(window[:points], np.log(lrs))
         return float(lrs[int(np.argmin(slopes))])
 

@@ -31,8 +31,8 @@ class LRRangeResult:
         smoothed_losses: The bias-corrected moving average of `losses`.
         stopped_early: Whether the loss diverged (or became non-finite)
             before the last step.
-        method: How the suggestion was read off the curve: `"steepest"` or
-            `"minimum"` (see `LRFinder.suggestion`).
+        method: How the suggestion was read off the curve: `"valley"`,
+            `"steepest"` or `"minimum"` (see `LRFinder.suggestion`).
         stop_reason: Why the test stopped: `"diverged"`, `"non_finite"`,
             `"num_steps"` or `"fit_ended"`.
     """
@@ -65,7 +65,7 @@ def lr_range_test(
     num_steps=100,
     smoothing=0.98,
     divergence_factor=4.0,
-    method="steepest",
+    method="valley",
     plot_path=None,
 ):
     """Runs the learning-rate range test on a compiled model.
@@ -93,7 +93,8 @@ def lr_range_test(
             to `0.98`.
         divergence_factor: Float > 1. Stop once the smoothed loss exceeds
             this multiple of its minimum. Defaults to `4.0`.
-        method: `"steepest"` or `"minimum"`. Defaults to `"steepest"`.
+        method: `"valley"`, `"steepest"` or `"minimum"`. Defaults to
+            `"valley"`.
         plot_path: Where to write the curve as a PNG (loss against learning
             rate, log scale, suggestion marked), or `None`. Defaults to
             `None`.

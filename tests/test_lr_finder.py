@@ -288,9 +288,47 @@ def test_suggestion_methods_on_a_synthetic_curve():
     lrs = expected_learning_rates(LOW, HIGH, NUM_STEPS)
     assert finder.stop_reason == "diverged" and len(finder.losses) < NUM_STEPS
     assert len(finder.losses) > 41  # the dip at 40 was recorded
-    assert finder.suggestion() == pytest.approx(lrs[STEEPEST], rel=1e-12)
     assert finder.suggestion("steepest") == pytest.approx(lrs[STEEPEST], rel=1e-12)
     assert finder.suggestion("minimum") == pytest.approx(lrs[BOTTOM] / 10, rel=1e-12)
+    # From the skipped 5 batches to the lowest loss the curve falls all the
+    # way: 31 points, a valley of 31 (fast.ai counts it from one point
+    # earlier), half-way down it: 5 - 1 + 31 // 3 + 31 // 6 = batch 19.
+    assert finder.suggestion() == pytest.approx(lrs[19], rel=1e-12)
+    assert finder.suggestion("valley") == finder.suggestion()
+
+
+def fastai_valley(losses):
+    """fast.ai's `valley` (fastai/callback/schedule.py), loop for loop."""
+    n = len(losses)
+    max_start, max_end = 0, 0
+    lds = [1] * n
+    for i in range(1, n):
+        for j in range(0, i):
+            if losses[i] < losses[j] and lds[i] < lds[j] + 1:
+                lds[i] = lds[j] + 1
+            if lds[max_end] < lds[i]:
+                max_end = i
+                max_start = max_end - lds[max_end]
+    sections = (max_end - max_start) / 3
+    return max_start + int(sections) + int(sections / 2)
+
+
+def test_valley_matches_fastai_on_noisy_curves():
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        num_steps = int(rng.integers(20, 120))
+        # A noisy fall then a rise: the lowest loss somewhere in the middle.
+        x = np.linspace(0.0, 1.0, num_steps)
+        losses = 2.0 - 1.5 * x + 3.0 * np.maximum(0.0, x - 0.7) ** 2 * 10
+        losses = losses + rng.normal(0.0, 0.05, num_steps)
+        finder = hooked_finder(min_learning_rate=LOW, max_learning_rate=HIGH,
+                               num_steps=num_steps, smoothing=0.0, divergence_factor=100.0)
+        feed(finder, [float(v) for v in losses])
+        lrs = np.asarray(finder.learning_rates)
+        window = np.asarray(finder.smoothed_losses)[: int(np.argmin(finder.smoothed_losses)) + 1]
+        skip = num_steps // 10
+        expected = lrs[skip + fastai_valley(list(window[skip:]))]
+        assert finder.suggestion("valley") == pytest.approx(expected, rel=1e-12)
 
 
 def test_suggestion_skips_the_first_batches():
@@ -300,8 +338,8 @@ def test_suggestion_skips_the_first_batches():
                            num_steps=NUM_STEPS, smoothing=0.0, divergence_factor=100.0)
     feed(finder, losses)
     lrs = expected_learning_rates(LOW, HIGH, NUM_STEPS)
-    assert finder.suggestion() == pytest.approx(lrs[STEEPEST], rel=1e-12)  # skips 5
-    assert finder.suggestion(skip_begin=0) == pytest.approx(lrs[0], rel=1e-12)
+    assert finder.suggestion("steepest") == pytest.approx(lrs[STEEPEST], rel=1e-12)  # skips 5
+    assert finder.suggestion("steepest", skip_begin=0) == pytest.approx(lrs[0], rel=1e-12)
 
 
 def test_suggestion_needs_enough_points():
