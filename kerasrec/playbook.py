@@ -273,7 +273,7 @@ def overfit_small_sample(build_model, dataset, *, num_batches=5, max_epochs=200,
 
 def find_learning_rate(build_model, train, *, optimizer="sgd", weight_decay=1e-4,
                        min_learning_rate=1e-5, max_learning_rate=10.0, num_steps=100,
-                       method="steepest", plot_path=None):
+                       method="valley", plot_path=None):
     """Step 3: a learning rate that makes the loss drop fast, on all the data.
 
     Builds a fresh model, compiles it with `optimizer` and a little weight
@@ -293,7 +293,7 @@ def find_learning_rate(build_model, train, *, optimizer="sgd", weight_decay=1e-4
         max_learning_rate: the last. Defaults to `10.0`.
         num_steps: the most batches. Defaults to `100`.
         method: how to read the suggestion (see `LRFinder.suggestion`).
-            Defaults to `"steepest"`.
+            Defaults to `"valley"`.
         plot_path: where to draw the curve, or `None`. Defaults to `None`.
 
     Returns:
@@ -358,6 +358,24 @@ def _search(tuner, train, validation, epochs, verbose, extra_callbacks=()):
     )
 
 
+def _steps_per_epoch(train, steps_per_epoch=None):
+    """`steps_per_epoch`, or the length of the finite dataset `train`."""
+    if steps_per_epoch is None:
+        steps_per_epoch = int(train.cardinality())
+        if steps_per_epoch <= 0:
+            raise ValueError("Argument `steps_per_epoch` is needed when `train` has no known "
+                             f"length. Received: steps_per_epoch=None, cardinality={steps_per_epoch}")
+    return check_positive_int("steps_per_epoch", steps_per_epoch)
+
+
+def _warmup_steps(warmup_epochs, epochs, train, steps_per_epoch=None):
+    """`warmup_epochs` (checked to lie in [0, epochs)) in steps; 0 without warmup."""
+    check_number("warmup_epochs", warmup_epochs, 0, epochs)
+    if not warmup_epochs:
+        return 0
+    return schedules.epochs_to_steps(warmup_epochs, _steps_per_epoch(train, steps_per_epoch))
+
+
 def _check_range(name, value):
     ok = (isinstance(value, (tuple, list)) and len(value) == 2
           and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
@@ -370,16 +388,23 @@ def _check_range(name, value):
 
 def coarse_search(build_model, train, validation, *, learning_rate, directory,
                   span=10.0, weight_decay=(1e-5, 1e-3), grid_points=3, epochs=2,
-                  optimizer="sgd", objective="val_accuracy", project_name="coarse",
-                  max_grid_size=25, verbose=0):
+                  warmup_epochs=0.0, optimizer="sgd", objective="val_accuracy",
+                  project_name="coarse", max_grid_size=25, verbose=0):
     """Step 4: a coarse grid of learning rate x weight decay, a few epochs each.
 
     The learning rates are `grid_points` log-spaced values from
     `learning_rate / span` to `learning_rate * span` (around step 3's
     suggestion), the weight decays `grid_points` log-spaced values over
     `weight_decay`; every combination trains `epochs` epochs at a constant
-    learning rate with `kerasrec.tuning.GridSearch` in `directory`, which
-    resumes there after a crash.
+    learning rate (after a linear warmup over `warmup_epochs`, if any) with
+    `kerasrec.tuning.GridSearch` in `directory`, which resumes there after a
+    crash.
+
+    The range test raises the learning rate slowly, so what it suggests is
+    a learning rate for a network that has already trained a little: where
+    the first steps at that rate would go wrong (a plateau at the start, or
+    a loss that explodes), `warmup_epochs=1` trains the way the test
+    measured.
 
     Args:
         build_model: a function returning a new, uncompiled Keras model.
@@ -392,6 +417,8 @@ def coarse_search(build_model, train, validation, *, learning_rate, directory,
         weight_decay: the range `(low, high)`. Defaults to `(1e-5, 1e-3)`.
         grid_points: values per hyperparameter. Defaults to `3`.
         epochs: epochs per trial. Defaults to `2`.
+        warmup_epochs: epochs of linear warmup from 0 at the start of each
+            trial, in [0, `epochs`). Defaults to `0.0`.
         optimizer: `"sgd"` or `"adamw"`. Defaults to `"sgd"`.
         objective: the metric to maximize. Defaults to `"val_accuracy"`.
         project_name: the tuner's project. Defaults to `"coarse"`.
@@ -407,11 +434,12 @@ def coarse_search(build_model, train, validation, *, learning_rate, directory,
     check_number("learning_rate", learning_rate, 1e-12)
     check_number("span", span, 1.000001)
     check_positive_int("epochs", epochs)
+    warmup_steps = _warmup_steps(warmup_epochs, epochs, train)
     lr_range = (learning_rate / span, learning_rate * span)
     hypermodel = tuning.make_hypermodel(build_model, optimizer=optimizer,
                                         learning_rate=lr_range,
                                         weight_decay=_check_range("weight_decay", weight_decay),
-                                        grid_points=grid_points)
+                                        grid_points=grid_points, warmup_steps=warmup_steps)
     tuner = tuning.GridSearch(hypermodel, objective=objective, directory=directory,
                               project_name=project_name, max_grid_size=max_grid_size)
     return _search(tuner, train, validation, epochs, verbose)
@@ -457,14 +485,15 @@ def narrow_ranges(table, *, top_k=3, names=("learning_rate", "weight_decay"), wi
 
 
 def refine_search(build_model, train, validation, *, learning_rate, weight_decay, directory,
-                  max_trials=6, epochs=5, optimizer="sgd", objective="val_accuracy",
-                  project_name="refine", seed=0, verbose=0):
+                  max_trials=6, epochs=5, warmup_epochs=0.0, optimizer="sgd",
+                  objective="val_accuracy", project_name="refine", seed=0, verbose=0):
     """Step 5: random search in the narrowed ranges, longer, no decay.
 
     Samples `max_trials` log-uniform combinations of learning rate and
     weight decay from the ranges (for instance `narrow_ranges()` of step 4)
     with `kerasrec.tuning.RandomSearch`, each trained `epochs` epochs at a
-    constant learning rate. The search resumes in `directory`.
+    constant learning rate (after a linear warmup over `warmup_epochs`, if
+    any: see `coarse_search`). The search resumes in `directory`.
 
     Args:
         build_model: a function returning a new, uncompiled Keras model.
@@ -475,6 +504,8 @@ def refine_search(build_model, train, validation, *, learning_rate, weight_decay
         directory: where the tuner keeps its trials.
         max_trials: the number of trials. Defaults to `6`.
         epochs: epochs per trial. Defaults to `5`.
+        warmup_epochs: epochs of linear warmup from 0 at the start of each
+            trial, in [0, `epochs`). Defaults to `0.0`.
         optimizer: `"sgd"` or `"adamw"`. Defaults to `"sgd"`.
         objective: the metric to maximize. Defaults to `"val_accuracy"`.
         project_name: the tuner's project. Defaults to `"refine"`.
@@ -488,10 +519,12 @@ def refine_search(build_model, train, validation, *, learning_rate, weight_decay
         ValueError: a bad argument (also from `kerasrec.tuning`).
     """
     check_positive_int("epochs", epochs)
+    warmup_steps = _warmup_steps(warmup_epochs, epochs, train)
     hypermodel = tuning.make_hypermodel(
         build_model, optimizer=optimizer,
         learning_rate=_check_range("learning_rate", learning_rate),
         weight_decay=_check_range("weight_decay", weight_decay),
+        warmup_steps=warmup_steps,
     )
     tuner = tuning.RandomSearch(hypermodel, objective=objective, max_trials=max_trials,
                                 seed=seed, directory=directory, project_name=project_name)
@@ -556,15 +589,8 @@ def train_final(build_model, train, validation, *, learning_rate, weight_decay=N
     check_number("learning_rate", learning_rate, 1e-12)
     check_positive_int("epochs", epochs)
     check_positive_int("patience", patience)
-    check_number("warmup_epochs", warmup_epochs, 0, epochs)
-    if steps_per_epoch is None:
-        steps_per_epoch = int(train.cardinality())
-        if steps_per_epoch <= 0:
-            raise ValueError("Argument `steps_per_epoch` is needed when `train` has no known "
-                             f"length. Received: steps_per_epoch=None, cardinality={steps_per_epoch}")
-    check_positive_int("steps_per_epoch", steps_per_epoch)
-    total = schedules.epochs_to_steps(epochs, steps_per_epoch)
-    warmup = schedules.epochs_to_steps(warmup_epochs, steps_per_epoch) if warmup_epochs else 0
+    warmup = _warmup_steps(warmup_epochs, epochs, train, steps_per_epoch)
+    total = schedules.epochs_to_steps(epochs, _steps_per_epoch(train, steps_per_epoch))
     schedule = schedules.get("cosine", learning_rate=learning_rate, total_steps=total,
                              warmup_steps=warmup)
     model = build_model()

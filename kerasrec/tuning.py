@@ -67,7 +67,7 @@ from keras_tuner.src.backend import io as _kt_io
 from keras_tuner.src.engine import hypermodel as _kt_hypermodel
 from keras_tuner.src.engine import objective as _kt_objective
 
-from kerasrec import _checks
+from kerasrec import _checks, schedules
 from kerasrec.runs import write_atomic
 
 __all__ = [
@@ -263,17 +263,11 @@ def log_grid(low, high, num):
     >>> log_grid(1e-4, 1e-1, 4)
     [0.0001, 0.001, 0.01, 0.1]
     """
-    _checks.check_number("low", low, 0.0)
-    if low <= 0:
-        raise ValueError(f"Argument `low` must be > 0. Received: low={low!r}")
-    _checks.check_number("high", high, 0.0)
+    _checks.check_greater("low", low, 0)
+    _checks.check_greater("high", high, 0)
     if not high > low:
         raise ValueError(f"Argument `high` must be > `low`. Received: low={low!r}, high={high!r}")
-    if not _checks._is_int(num) or num < 2:
-        raise ValueError(
-            "Argument `num` must be an integer >= 2 (the grid includes both ends). "
-            f"Received: num={num!r}"
-        )
+    num = _checks.check_int("num", num, 2)  # the grid includes both ends
     ratio = math.log(high / low)
     points = [float(low)]
     points += [float(f"{low * math.exp(ratio * i / (num - 1)):.10g}") for i in range(1, num - 1)]
@@ -450,6 +444,7 @@ def make_hypermodel(
     loss="sparse_categorical_crossentropy",
     metrics=("accuracy",),
     momentum=0.9,
+    warmup_steps=0,
 ):
     """A hypermodel that searches the learning rate and the weight decay.
 
@@ -490,6 +485,11 @@ def make_hypermodel(
             `("accuracy",)`.
         momentum: SGD momentum in [0, 1); ignored for AdamW. Defaults to
             `0.9`.
+        warmup_steps: Int >= 0. With `warmup_steps > 0` every trial's
+            learning rate rises linearly from 0 over that many optimizer
+            steps, then stays at the trial's value
+            (`kerasrec.schedules.Warmup(kerasrec.schedules.Constant(lr),
+            warmup_steps)`). Defaults to `0`: constant from the first step.
 
     Returns:
         A function `build(hp)` returning a compiled model. Its attribute
@@ -522,12 +522,9 @@ def make_hypermodel(
         )
     learning_rate = _check_search_value("learning_rate", learning_rate, allow_off=False)
     weight_decay = _check_search_value("weight_decay", weight_decay, allow_off=True)
-    if grid_points is not None and (not _checks._is_int(grid_points) or grid_points < 2):
-        raise ValueError(
-            "Argument `grid_points` must be an integer >= 2 or None. "
-            f"Received: grid_points={grid_points!r}"
-        )
+    grid_points = _checks.check_int("grid_points", grid_points, 2, allow_none=True)
     _checks.check_number("momentum", momentum, 0.0, 1.0)
+    warmup_steps = _checks.check_int("warmup_steps", warmup_steps, 0)
     if loss is None:
         raise ValueError(f"Argument `loss` must be a Keras loss. Received: loss={loss!r}")
     if isinstance(metrics, (str, keras.metrics.Metric)) or not isinstance(metrics, (list, tuple)):
@@ -555,6 +552,8 @@ def make_hypermodel(
                 "Argument `build_model` must return a keras.Model. "
                 f"Received: build_model() returned {type(model).__name__}"
             )
+        if warmup_steps:
+            lr = schedules.Warmup(schedules.Constant(lr), warmup_steps)
         model.compile(optimizer=make_optimizer(optimizer, lr, wd, momentum=momentum),
                       loss=loss, metrics=list(metrics))
         return model
@@ -975,17 +974,6 @@ def _table_csv(rows, hp_names):
     return out.getvalue()
 
 
-def _check_max_trials(max_trials, *, allow_none):
-    if max_trials is None and allow_none:
-        return None
-    if not _checks._is_int(max_trials) or max_trials <= 0:
-        allowed = "a positive integer or None" if allow_none else "a positive integer"
-        raise ValueError(
-            f"Argument `max_trials` must be {allowed}. Received: max_trials={max_trials!r}"
-        )
-    return max_trials
-
-
 class GridSearch(_SearchMixin, keras_tuner.GridSearch):
     """KerasTuner's grid search, resumable, with a trial table.
 
@@ -1064,7 +1052,7 @@ class GridSearch(_SearchMixin, keras_tuner.GridSearch):
         confirm_grid_size=False,
         **kwargs,
     ):
-        _check_max_trials(max_trials, allow_none=True)
+        _checks.check_positive_int("max_trials", max_trials, allow_none=True)
         _checks.check_positive_int("max_grid_size", max_grid_size, allow_none=True)
         if not isinstance(confirm_grid_size, bool):
             raise ValueError(
@@ -1164,7 +1152,7 @@ class RandomSearch(_SearchMixin, keras_tuner.RandomSearch):
         max_consecutive_failed_trials=3,
         **kwargs,
     ):
-        _check_max_trials(max_trials, allow_none=False)
+        _checks.check_positive_int("max_trials", max_trials)
         self._init_checks(hypermodel, objective, kwargs)
         self.seed = seed
         oracle = RandomSearchOracle(

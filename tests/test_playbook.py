@@ -204,18 +204,24 @@ def test_coarse_then_refine_search_and_resume(digits, tmp_path):
     assert [r["seconds"] for r in again.table] == [r["seconds"] for r in coarse.table]
     ranges = playbook.narrow_ranges(coarse.table, top_k=2)
     refine = playbook.refine_search(mlp(info), train, val, directory=str(tmp_path),
-                                    max_trials=2, epochs=2, **ranges)
+                                    max_trials=2, epochs=2, warmup_epochs=1, **ranges)
     assert len(refine.table) == 2
     for r in refine.table:
         lo, hi = ranges["learning_rate"]
         assert lo <= r["hyperparameters"]["learning_rate"] <= hi
         assert r["epochs"] == 2 and len(r["history"]["val_accuracy"]) == 2
+        # One epoch of warmup: the learning rate reaches the trial's value at
+        # the end of epoch 1 and stays there.
+        lr = r["hyperparameters"]["learning_rate"]
+        assert r["history"]["learning_rate"] == pytest.approx([lr, lr], rel=1e-5)
 
 
 @pytest.mark.parametrize(
     "kwargs, name",
     [({"learning_rate": 0}, "learning_rate"), ({"span": 1.0}, "span"),
-     ({"weight_decay": (1e-3, 1e-5)}, "weight_decay"), ({"epochs": 0}, "epochs")],
+     ({"weight_decay": (1e-3, 1e-5)}, "weight_decay"), ({"epochs": 0}, "epochs"),
+     ({"epochs": 2, "warmup_epochs": 2}, "warmup_epochs"),
+     ({"warmup_epochs": -0.5}, "warmup_epochs")],
 )
 def test_coarse_search_bad_arguments(digits, tmp_path, kwargs, name):
     train, val, info = digits

@@ -503,6 +503,20 @@ def test_make_hypermodel_fixed_and_absent_weight_decay():
     assert model.optimizer.weight_decay is None
 
 
+def test_make_hypermodel_warmup_rises_linearly_then_stays_at_the_trials_rate():
+    hp = keras_tuner.HyperParameters()
+    model = tuning.make_hypermodel(tiny_model, learning_rate=0.05, weight_decay=None,
+                                   warmup_steps=10)(hp)
+    schedule = model.optimizer._learning_rate
+    assert isinstance(schedule, keras.optimizers.schedules.LearningRateSchedule)
+    values = [float(schedule(step)) for step in (0, 5, 10, 11, 1000)]
+    np.testing.assert_allclose(values, [0.0, 0.025, 0.05, 0.05, 0.05], rtol=1e-6)
+    # Without warmup the learning rate stays a float variable.
+    model = tuning.make_hypermodel(tiny_model, learning_rate=0.05)(keras_tuner.HyperParameters())
+    assert not isinstance(model.optimizer._learning_rate,
+                          keras.optimizers.schedules.LearningRateSchedule)
+
+
 def test_make_hypermodel_passes_hp_to_a_one_argument_builder():
     def build_model(hp):
         units = hp.Choice("units", [2, 4])
@@ -534,6 +548,8 @@ def test_make_hypermodel_passes_hp_to_a_one_argument_builder():
     (dict(optimizer="lion"), "optimizer"),
     (dict(momentum=1.0), "momentum"),
     (dict(metrics="accuracy"), "metrics"),
+    (dict(warmup_steps=-1), "warmup_steps"),
+    (dict(warmup_steps=2.5), "warmup_steps"),
 ])
 def test_make_hypermodel_rejects_bad_arguments(kwargs, name):
     with pytest.raises(ValueError, match=f"Argument `{name}`"):
