@@ -460,7 +460,7 @@ def test_lr_range_test_rejects_bad_input():
     with pytest.raises(ValueError, match="Argument `dataset` must be a batched tf.data.Dataset"):
         lr_range_test(tiny_model(), (x, y))
     with pytest.raises(ValueError, match="Argument `method` must be one of"):
-        lr_range_test(tiny_model(), dataset, method="valley")
+        lr_range_test(tiny_model(), dataset, method="lowest")
     with pytest.raises(ValueError, match="Argument `max_learning_rate` must be >"):
         lr_range_test(tiny_model(), dataset, min_learning_rate=1.0, max_learning_rate=0.5)
 
