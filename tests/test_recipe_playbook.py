@@ -5,6 +5,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RECIPE = os.path.join(ROOT, "recipes", "tuning_playbook.py")
 STEPS = ["step0_baseline.json", "step1_initial_loss.json", "step2_overfit.json",
@@ -54,11 +56,27 @@ def test_quick_playbook_reports_every_step_and_a_rerun_skips_them_all(tmp_path):
     again = json.loads((out / "results.json").read_text())["metrics"]
     assert again == metrics
 
+    # Other flags: every step is redone, and the searches start afresh
+    # instead of resuming the trials made with the old settings.
+    third = run(*argv, "--warmup-epochs", "0")
+    assert "reusing" not in third.stdout, third.stdout
+    assert "coarse/ holds trials made with other settings: starting it afresh" in third.stdout
+    assert "refine/ holds trials made with other settings: starting it afresh" in third.stdout
+    trials = json.loads((out / "coarse" / "trials.json").read_text())["trials"]
+    assert len(trials) == 4 and all(t["status"] == "COMPLETED" for t in trials)
+    assert "no warmup" in (out / "report.md").read_text()
 
-def test_bad_flags_are_one_line_and_write_nothing(tmp_path):
+
+@pytest.mark.parametrize("flags, name", [
+    (["--quick", "--grid-points", "1"], "--grid-points"),
+    (["--quick", "--warmup-epochs", "-1"], "--warmup-epochs"),
+    # The 1-epoch default warmup must be shorter than every training run.
+    (["--coarse-epochs", "1"], "--warmup-epochs"),
+])
+def test_bad_flags_are_one_line_and_write_nothing(tmp_path, flags, name):
     out = tmp_path / "run"
-    proc = subprocess.run([sys.executable, RECIPE, "--quick", "--grid-points", "1",
-                           "--out", str(out)], cwd=ROOT, capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, RECIPE, *flags, "--out", str(out)],
+                          cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 2
-    assert proc.stderr.strip().splitlines()[-1].startswith("error: Argument `--grid-points`")
+    assert proc.stderr.strip().splitlines()[-1].startswith(f"error: Argument `{name}`")
     assert not out.exists()
