@@ -548,6 +548,21 @@ def test_real_run_far_too_high_learning_rate_diverges():
     assert "epoch 2" in f.evidence
 
 
+def test_real_run_far_too_high_learning_rate_plateaus_high_is_lr_too_high(digits):
+    # SGD at 2.0 on a ReLU MLP: the first updates overshoot, most units die,
+    # and the network falls back to predicting the class prior. The loss
+    # falls from its first, wild epoch to ln(10) and stays there: falls, then
+    # plateaus early and high. (lr_too_high in seeds 0-4; so does 3.0.)
+    keras.utils.set_random_seed(SEED)
+    history = fit(mlp((64, 64)), keras.optimizers.SGD(learning_rate=2.0), digits[0], 12)
+    f = finding(history, "lr_too_high")
+    assert f.data["plateau_epoch"] <= 3
+    assert f.data["plateau_loss"] == pytest.approx(math.log(10), rel=0.02)
+    assert f.data["initial_loss"] > f.data["plateau_loss"]
+    assert f.data["train_accuracy"] < 0.2
+    assert "diverged" not in codes(history)  # finite all along
+
+
 def test_real_run_early_step_decay_is_decayed_too_early(digits):
     # Adam at 1e-2, x0.01 after 3 of 12 epochs: the loss is still falling
     # fast when the learning rate drops, steps down, then barely moves.
