@@ -161,6 +161,9 @@ class Run:
         self.config = config
         self.claims = []
         self.started = time.time()
+        # An earlier run wrote here: a recipe that resumes reuses its work,
+        # so this run's time is not what the results cost.
+        self.resumed = os.path.exists(os.path.join(path, "config.json"))
 
     def record(self, **values):
         """Adds resolved values (e.g. dataset facts) to `config.json`."""
@@ -222,6 +225,7 @@ class Run:
             "metrics": metrics,
             "claims": self.claims,
             "seconds": round(time.time() - self.started, 1),
+            "resumed": self.resumed,
             "finished": datetime.datetime.now().isoformat(timespec="seconds"),
             "machine": machine(),
             "command": " ".join([os.path.basename(sys.executable)] + sys.argv),

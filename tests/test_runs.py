@@ -114,6 +114,9 @@ def test_rerun_with_same_out_keeps_existing_files(tmp_path):
     second = runs.start("r", _args("--out", out))
     assert second.load_json("step1.json") == {"done": True}
     assert second.load_json("missing.json", default="none") == "none"
+    # results.json says which run could reuse an earlier one's work.
+    assert first.finish({})["resumed"] is False
+    assert second.finish({})["resumed"] is True
 
 
 def test_write_atomic_keeps_old_file_when_writing_fails(tmp_path):

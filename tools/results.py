@@ -108,7 +108,9 @@ def render_results():
             f"- Lecture section: {header['Lecture section']}",
             f"- Command: `{recipe} {' '.join(args)}` (`make results ONLY={name}`)",
             f"- Machine: {r['machine']}",
-            f"- Date: {r['finished']}; took {r['seconds']:.0f} s",
+            f"- Date: {r['finished']}; took {r['seconds']:.0f} s"
+            + (" (a rerun in the same folder: work saved by earlier runs was reused)"
+               if r.get("resumed") else ""),
             "",
             f"**{r['headline']}**",
             "",
