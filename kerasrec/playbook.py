@@ -282,6 +282,12 @@ def find_learning_rate(build_model, train, *, optimizer="sgd", weight_decay=1e-4
     exponentially from `min_learning_rate` to `max_learning_rate` and the
     test stops once the smoothed loss diverges.
 
+    If the loss sits on a plateau for its first few hundred steps (the
+    embedded `shapes` data does, for ~300), 100 steps see nothing but the
+    plateau: give the test several epochs (`recipes/tuning_playbook.py`
+    runs 600 batches from 1e-3 for SGD). The suggestion holds for training
+    that warms up first (see `coarse_search`).
+
     Args:
         build_model: a function returning a new, uncompiled Keras model.
         train: the training batches (repeated as needed).
