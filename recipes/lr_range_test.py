@@ -249,7 +249,7 @@ def main():
     running mean of the epoch, weighted by batch size, and the callback
     undoes the mean (see its docstring).
     """
-    warmup_steps = max(1, round(args.warmup_epochs * steps_per_epoch))
+    warmup_steps = schedules.epochs_to_steps(args.warmup_epochs, steps_per_epoch)
     sweeps = {}
     for variant, warmup in (("from the start", 0), ("after a warmup", warmup_steps)):
         sweeps[variant] = run_sweep(
