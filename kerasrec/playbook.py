@@ -369,8 +369,11 @@ def _steps_per_epoch(train, steps_per_epoch=None):
     if steps_per_epoch is None:
         steps_per_epoch = int(train.cardinality())
         if steps_per_epoch <= 0:
-            raise ValueError("Argument `steps_per_epoch` is needed when `train` has no known "
-                             f"length. Received: steps_per_epoch=None, cardinality={steps_per_epoch}")
+            raise ValueError(
+                "Argument `train` must be a finite dataset of known length, to count the "
+                "steps of an epoch for the warmup and the decay (or give `steps_per_epoch` "
+                "to `train_final`). Received: train.cardinality()="
+                f"{steps_per_epoch} (-1: infinite, -2: unknown)")
     return check_positive_int("steps_per_epoch", steps_per_epoch)
 
 

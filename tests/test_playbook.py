@@ -228,3 +228,13 @@ def test_coarse_search_bad_arguments(digits, tmp_path, kwargs, name):
     args = {"learning_rate": 0.05, "directory": str(tmp_path), **kwargs}
     with pytest.raises(ValueError, match=f"`{name}`"):
         playbook.coarse_search(mlp(info), train, val, **args)
+
+
+def test_warmup_needs_a_dataset_of_known_length(digits, tmp_path):
+    train, val, info = digits
+    with pytest.raises(ValueError, match="Argument `train` must be a finite dataset"):
+        playbook.coarse_search(mlp(info), train.repeat(), val, learning_rate=0.05,
+                               directory=str(tmp_path), epochs=2, warmup_epochs=1)
+    with pytest.raises(ValueError, match="Argument `train` must be a finite dataset"):
+        playbook.train_final(mlp(info), train.repeat(), val, learning_rate=0.05, epochs=2)
+    assert not list(tmp_path.iterdir())  # failed before any trial
