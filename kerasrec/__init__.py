@@ -19,6 +19,7 @@ model saved with a kerasrec schedule loads without `custom_objects`.
 """
 
 from kerasrec import callbacks, data, diagnosis, lr_range, models, playbook, schedules, tuning
+from kerasrec._checks import ArgumentError
 from kerasrec.diagnosis import Finding, diagnose
 
 __version__ = "0.1.0"

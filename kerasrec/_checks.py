@@ -1,11 +1,18 @@
 """Argument checks shared by kerasrec's public objects.
 
-Each raises `ValueError` in the Keras template: "Argument `name` must be ...
-Received: name=value", before the value can reach TensorFlow.
+Each raises `ArgumentError` (a `ValueError`) in the Keras template:
+"Argument `name` must be ... Received: name=value", before the value can
+reach TensorFlow. Every argument error of kerasrec is an `ArgumentError`, so
+the recipe harness can print it as one line while a `ValueError` from inside
+Keras or TensorFlow keeps its traceback.
 """
 
 import math
 import numbers
+
+
+class ArgumentError(ValueError):
+    """A kerasrec argument or flag is not allowed; the message says what is."""
 
 
 def _is_int(value):
@@ -21,7 +28,7 @@ def check_positive_int(name, value, *, allow_none=False):
         return value
     if not _is_int(value) or value <= 0:
         allowed = _or_none("a positive integer", allow_none)
-        raise ValueError(f"Argument `{name}` must be {allowed}. Received: {name}={value!r}")
+        raise ArgumentError(f"Argument `{name}` must be {allowed}. Received: {name}={value!r}")
     return value
 
 
@@ -31,7 +38,7 @@ def check_number(name, value, low, high=None):
     ok = ok and value >= low and (high is None or value < high)
     if not ok:
         allowed = f"in [{low}, {high})" if high is not None else f">= {low}"
-        raise ValueError(f"Argument `{name}` must be a number {allowed}. Received: {name}={value!r}")
+        raise ArgumentError(f"Argument `{name}` must be a number {allowed}. Received: {name}={value!r}")
     return value
 
 
@@ -44,7 +51,7 @@ def check_positive_ints(name, value, *, length=None, what="positive integers"):
         and all(_is_int(v) and v > 0 for v in value)
     )
     if not ok:
-        raise ValueError(f"Argument `{name}` must be {what}. Received: {name}={value!r}")
+        raise ArgumentError(f"Argument `{name}` must be {what}. Received: {name}={value!r}")
     return tuple(value)
 
 
@@ -54,7 +61,7 @@ def check_int(name, value, low, *, allow_none=False):
         return None
     if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
         allowed = _or_none(f"an int >= {low}", allow_none)
-        raise ValueError(f"Argument `{name}` must be {allowed}. Received: {name}={value!r}")
+        raise ArgumentError(f"Argument `{name}` must be {allowed}. Received: {name}={value!r}")
     return int(value)
 
 
@@ -78,7 +85,7 @@ def check_range(name, value, low, high=None, *, low_open=True, high_open=True):
             left = "(" if low_open else "["
             right = ")" if high_open else "]"
             allowed = f"in {left}{low:g}, {high:g}{right}"
-        raise ValueError(f"Argument `{name}` must be a number {allowed}. Received: {name}={value!r}")
+        raise ArgumentError(f"Argument `{name}` must be a number {allowed}. Received: {name}={value!r}")
     return float(value)
 
 

@@ -25,6 +25,7 @@ import warnings
 import keras
 import numpy as np
 
+from kerasrec._checks import ArgumentError
 from kerasrec._checks import check_greater, check_int, check_number, check_positive_int
 from kerasrec.schedules import check_settable_learning_rate
 
@@ -246,7 +247,7 @@ def prechelt_stop_epochs(
         train_losses = [None] * len(val_losses)
     train_losses = list(train_losses)
     if len(train_losses) != len(val_losses):
-        raise ValueError(
+        raise ArgumentError(
             "Arguments `val_losses` and `train_losses` must have the same "
             f"length. Received: len(val_losses)={len(val_losses)}, "
             f"len(train_losses)={len(train_losses)}"
@@ -351,14 +352,14 @@ class PrecheltStopping(keras.callbacks.Callback):
             not isinstance(criterion, str)
             or criterion.upper() not in _CRITERIA
         ):
-            raise ValueError(
+            raise ArgumentError(
                 f"Argument `criterion` must be one of {list(_CRITERIA)}. "
                 f"Received: criterion={criterion!r}"
             )
         self._criterion = criterion.upper()
         if alpha is not None:
             if self._criterion == "UP":
-                raise ValueError(
+                raise ArgumentError(
                     "Argument `alpha` applies to criterion 'GL' or 'PQ'; use "
                     "`strips` with 'UP'. "
                     f"Received: alpha={alpha!r}, criterion={criterion!r}"
@@ -366,7 +367,7 @@ class PrecheltStopping(keras.callbacks.Callback):
             check_greater("alpha", alpha, 0)
         if strips is not None:
             if self._criterion != "UP":
-                raise ValueError(
+                raise ArgumentError(
                     "Argument `strips` applies to criterion 'UP' only; use "
                     f"`alpha` with {criterion!r}. "
                     f"Received: strips={strips!r}, criterion={criterion!r}"
@@ -376,7 +377,7 @@ class PrecheltStopping(keras.callbacks.Callback):
         if filepath is not None:
             path = os.fspath(filepath)
             if not path.endswith((".keras", ".weights.h5")):
-                raise ValueError(
+                raise ArgumentError(
                     "Argument `filepath` must end in `.keras` or "
                     f"`.weights.h5`. Received: filepath={filepath!r}"
                 )
@@ -639,7 +640,7 @@ class LRFinder(keras.callbacks.Callback):
         check_greater("min_learning_rate", min_learning_rate, 0)
         check_greater("max_learning_rate", max_learning_rate, 0)
         if not max_learning_rate > min_learning_rate:
-            raise ValueError(
+            raise ArgumentError(
                 "Argument `max_learning_rate` must be > `min_learning_rate`. "
                 f"Received: min_learning_rate={min_learning_rate!r}, "
                 f"max_learning_rate={max_learning_rate!r}"
@@ -648,7 +649,7 @@ class LRFinder(keras.callbacks.Callback):
         check_number("smoothing", smoothing, 0, 1)
         check_greater("divergence_factor", divergence_factor, 1)
         if not isinstance(restore_weights, bool):
-            raise ValueError(
+            raise ArgumentError(
                 "Argument `restore_weights` must be a bool. "
                 f"Received: restore_weights={restore_weights!r}"
             )
@@ -686,7 +687,7 @@ class LRFinder(keras.callbacks.Callback):
         check_settable_learning_rate(optimizer, "LRFinder")
         steps_per_execution = getattr(model, "steps_per_execution", 1) or 1
         if steps_per_execution != 1:
-            raise ValueError(
+            raise ArgumentError(
                 "LRFinder sets the learning rate before every batch, so the "
                 "model must run one step per execution. Received: "
                 f"steps_per_execution={steps_per_execution}"
@@ -694,7 +695,7 @@ class LRFinder(keras.callbacks.Callback):
         self._initial_learning_rate = _read_learning_rate(optimizer)
         if self.restore_weights:
             if not model.built or not model.weights:
-                raise ValueError(
+                raise ArgumentError(
                     "LRFinder(restore_weights=True) saves the weights at the "
                     "start of training, but the model is not built yet. Build "
                     "it first (give it an `Input`, or call it on a batch), or "
@@ -721,7 +722,7 @@ class LRFinder(keras.callbacks.Callback):
             return
         logs = logs or {}
         if "loss" not in logs:
-            raise ValueError(
+            raise ArgumentError(
                 "LRFinder needs the training loss in the logs, under `loss`. "
                 f"Available: {','.join(logs)}"
             )
@@ -802,7 +803,7 @@ class LRFinder(keras.callbacks.Callback):
                 run).
         """
         if method not in _SUGGESTION_METHODS:
-            raise ValueError(
+            raise ArgumentError(
                 f"Argument `method` must be one of {list(_SUGGESTION_METHODS)}. "
                 f"Received: method={method!r}"
             )
@@ -816,7 +817,7 @@ class LRFinder(keras.callbacks.Callback):
         window = smoothed[skip_begin:usable]
         points = 0 if window.size == 0 else int(np.argmin(window)) + 1
         if points < _MIN_SUGGESTION_POINTS:
-            raise ValueError(
+            raise ArgumentError(
                 "The range test has too few points to suggest a learning "
                 f"rate: {points} usable batches from batch {skip_begin} to "
                 f"the lowest smoothed loss (need >= {_MIN_SUGGESTION_POINTS}; "

@@ -31,6 +31,7 @@ from collections.abc import Mapping
 import keras
 import numpy as np
 
+from kerasrec._checks import ArgumentError
 from kerasrec._checks import check_int, check_range
 
 __all__ = ["CODES", "Finding", "diagnose", "format_findings"]
@@ -135,7 +136,7 @@ class Finding:
 
     def __post_init__(self):
         if self.code not in CODES:
-            raise ValueError(
+            raise ArgumentError(
                 f"Argument `code` must be one of {list(CODES)}. "
                 f"Received: code={self.code!r}"
             )
@@ -175,14 +176,14 @@ def _curves(history):
     elif isinstance(history, Mapping):
         data = history
     else:
-        raise ValueError(
+        raise ArgumentError(
             "Argument `history` must be a `keras.callbacks.History` or its "
             "`.history` dict of per-epoch lists. "
             f"Received: history={history!r}"
         )
     keys = sorted(str(k) for k in data)
     if "loss" not in data:
-        raise ValueError(
+        raise ArgumentError(
             "Argument `history` must have the key 'loss' (the training loss "
             "per epoch), which every check needs. "
             f"Received: history with keys {keys}"
@@ -196,19 +197,19 @@ def _curves(history):
         except (TypeError, ValueError):
             values = None
         if values is None or values.ndim != 1:
-            raise ValueError(
+            raise ArgumentError(
                 f"Argument `history` must map {key!r} to a list of numbers, "
                 f"one per epoch. Received: history[{key!r}]={data[key]!r}"
             )
         curves[key] = values
     lengths = {key: len(values) for key, values in curves.items()}
     if len(set(lengths.values())) > 1:
-        raise ValueError(
+        raise ArgumentError(
             "Argument `history` must have one value per epoch in every "
             f"curve, the same number in each. Received lengths: {lengths}"
         )
     if lengths["loss"] == 0:
-        raise ValueError(
+        raise ArgumentError(
             "Argument `history` must have at least one epoch. "
             f"Received: history with 0 epochs (keys {keys})"
         )
@@ -770,7 +771,7 @@ def diagnose(
     }
     p["accuracy_shortfall"] = check_range("accuracy_shortfall", accuracy_shortfall, 0)
     if accuracy_shortfall >= target_accuracy:
-        raise ValueError(
+        raise ArgumentError(
             "Argument `accuracy_shortfall` must be < `target_accuracy`. "
             f"Received: accuracy_shortfall={accuracy_shortfall!r}, "
             f"target_accuracy={target_accuracy!r}"
@@ -856,7 +857,7 @@ def format_findings(findings):
     if not isinstance(findings, (list, tuple)) or not all(
         isinstance(f, Finding) for f in findings
     ):
-        raise ValueError(
+        raise ArgumentError(
             "Argument `findings` must be a list of `Finding`s (what "
             f"`diagnose()` returns). Received: findings={findings!r}"
         )

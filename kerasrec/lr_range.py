@@ -12,6 +12,7 @@ import os
 
 import keras
 
+from kerasrec._checks import ArgumentError
 from kerasrec.callbacks import _SUGGESTION_METHODS
 from kerasrec.callbacks import LRFinder
 from kerasrec.schedules import check_settable_learning_rate
@@ -122,7 +123,7 @@ def lr_range_test(
     import tensorflow as tf
 
     if method not in _SUGGESTION_METHODS:
-        raise ValueError(
+        raise ArgumentError(
             f"Argument `method` must be one of {list(_SUGGESTION_METHODS)}. "
             f"Received: method={method!r}"
         )
@@ -136,18 +137,18 @@ def lr_range_test(
         restore_weights=True,
     )
     if not isinstance(model, keras.Model):
-        raise ValueError(
+        raise ArgumentError(
             f"Argument `model` must be a keras.Model. Received: model={model!r}"
         )
     if not getattr(model, "compiled", False) or model.optimizer is None:
-        raise ValueError(
+        raise ArgumentError(
             "Argument `model` must be compiled with a loss and an optimizer "
             "with a float learning rate before the range test. Received: an "
             f"uncompiled model {model.name!r}"
         )
     check_settable_learning_rate(model.optimizer, "lr_range_test")
     if not isinstance(dataset, tf.data.Dataset):
-        raise ValueError(
+        raise ArgumentError(
             "Argument `dataset` must be a batched tf.data.Dataset. "
             f"Received: dataset={type(dataset).__name__}"
         )

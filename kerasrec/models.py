@@ -7,6 +7,7 @@ and rescale inside, so a saved model is self-contained.
 import keras
 from keras import layers
 
+from kerasrec._checks import ArgumentError
 from kerasrec._checks import check_number, check_positive_int, check_positive_ints
 
 
@@ -16,7 +17,7 @@ def _check_common(input_shape, num_classes):
         what="(height, width, channels) of positive integers",
     )
     if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
-        raise ValueError(
+        raise ArgumentError(
             f"Argument `num_classes` must be an integer >= 2. Received: num_classes={num_classes!r}"
         )
 
@@ -154,5 +155,5 @@ def build(name, input_shape, num_classes, **kwargs):
     """Builds a reference model by name: `"cnn"` or `"mlp"`."""
     builders = {"cnn": build_cnn, "mlp": build_mlp}
     if name not in builders:
-        raise ValueError(f"Argument `name` must be one of {sorted(builders)}. Received: name={name!r}")
+        raise ArgumentError(f"Argument `name` must be one of {sorted(builders)}. Received: name={name!r}")
     return builders[name](input_shape, num_classes, **kwargs)

@@ -25,6 +25,7 @@ import math
 import keras
 import numpy as np
 
+from kerasrec._checks import ArgumentError
 from kerasrec import callbacks as kcallbacks
 from kerasrec import schedules, tuning
 from kerasrec.tuning import make_optimizer
@@ -107,7 +108,7 @@ def check_initial_loss(model, dataset, *, num_classes=None, num_batches=10, tole
     num_classes = num_classes if num_classes is not None else int(model.output_shape[-1])
     check_positive_int("num_classes", num_classes)
     if num_classes < 2:
-        raise ValueError(f"Argument `num_classes` must be >= 2. Received: num_classes={num_classes}")
+        raise ArgumentError(f"Argument `num_classes` must be >= 2. Received: num_classes={num_classes}")
     check_positive_int("num_batches", num_batches)
     check_number("tolerance", tolerance, 0)
     total, count = 0.0, 0
@@ -126,7 +127,7 @@ def check_initial_loss(model, dataset, *, num_classes=None, num_batches=10, tole
     finally:
         model.set_weights(weights)
     if count == 0:
-        raise ValueError("Argument `dataset` must yield at least one batch. Received: an empty dataset")
+        raise ArgumentError("Argument `dataset` must yield at least one batch. Received: an empty dataset")
     loss = total / count
     expected = math.log(num_classes)
     ok = math.isfinite(loss) and abs(loss - expected) <= tolerance * expected
@@ -223,7 +224,7 @@ def overfit_small_sample(build_model, dataset, *, num_batches=5, max_epochs=200,
         ValueError: a bad argument, or an empty dataset.
     """
     if not callable(build_model):
-        raise ValueError(f"Argument `build_model` must be a function returning a model. "
+        raise ArgumentError(f"Argument `build_model` must be a function returning a model. "
                          f"Received: build_model={build_model!r}")
     check_positive_int("num_batches", num_batches)
     check_positive_int("max_epochs", max_epochs)
@@ -232,7 +233,7 @@ def overfit_small_sample(build_model, dataset, *, num_batches=5, max_epochs=200,
     sample = dataset.take(num_batches).cache()
     examples = sum(int(x.shape[0]) for x, _ in sample)
     if examples == 0:
-        raise ValueError("Argument `dataset` must yield at least one batch. Received: an empty dataset")
+        raise ArgumentError("Argument `dataset` must yield at least one batch. Received: an empty dataset")
     model = build_model()
     model.compile(optimizer=make_optimizer(optimizer, learning_rate), loss=loss,
                   metrics=["accuracy"])
@@ -311,7 +312,7 @@ def find_learning_rate(build_model, train, *, optimizer="sgd", weight_decay=1e-4
     from kerasrec import lr_range
 
     if not callable(build_model):
-        raise ValueError(f"Argument `build_model` must be a function returning a model. "
+        raise ArgumentError(f"Argument `build_model` must be a function returning a model. "
                          f"Received: build_model={build_model!r}")
     model = build_model()
     model.compile(optimizer=make_optimizer(optimizer, min_learning_rate, weight_decay),
@@ -369,7 +370,7 @@ def _steps_per_epoch(train, steps_per_epoch=None):
     if steps_per_epoch is None:
         steps_per_epoch = int(train.cardinality())
         if steps_per_epoch <= 0:
-            raise ValueError(
+            raise ArgumentError(
                 "Argument `train` must be a finite dataset of known length, to count the "
                 "steps of an epoch for the warmup and the decay (or give `steps_per_epoch` "
                 "to `train_final`). Received: train.cardinality()="
@@ -390,7 +391,7 @@ def _check_range(name, value):
           and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
           and 0 < value[0] < value[1] and math.isfinite(value[1]))
     if not ok:
-        raise ValueError(f"Argument `{name}` must be a range (low, high) with 0 < low < high. "
+        raise ArgumentError(f"Argument `{name}` must be a range (low, high) with 0 < low < high. "
                          f"Received: {name}={value!r}")
     return (float(value[0]), float(value[1]))
 
@@ -480,14 +481,14 @@ def narrow_ranges(table, *, top_k=3, names=("learning_rate", "weight_decay"), wi
     check_number("widen", widen, 1.0)
     done = [r for r in table if r.get("status") == "COMPLETED" and r.get("score") is not None]
     if not done:
-        raise ValueError("Argument `table` must hold at least one completed trial. "
+        raise ArgumentError("Argument `table` must hold at least one completed trial. "
                          f"Received: {len(table)} trials, none completed")
     best = sorted(done, key=lambda r: r["score"], reverse=True)[:top_k]
     ranges = {}
     for name in names:
         values = [float(r["hyperparameters"][name]) for r in best]
         if min(values) <= 0:
-            raise ValueError(f"Argument `table` must hold positive values of `{name}`. "
+            raise ArgumentError(f"Argument `table` must hold positive values of `{name}`. "
                              f"Received: {values}")
         ranges[name] = (min(values) / widen, max(values) * widen)
     return ranges

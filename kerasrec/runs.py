@@ -33,6 +33,8 @@ import time
 
 import keras
 
+from kerasrec._checks import ArgumentError
+
 QUICK_EPOCHS = 2
 DEFAULT_ROOT = "runs"
 
@@ -87,17 +89,17 @@ def _check_args(args):
     for name in ("epochs", "batch_size"):
         value = getattr(args, name)
         if value <= 0:
-            raise ValueError(
+            raise ArgumentError(
                 f"Argument `--{name.replace('_', '-')}` must be a positive integer. "
                 f"Received: {name}={value}"
             )
     if not (args.learning_rate > 0 and math.isfinite(args.learning_rate)):
-        raise ValueError(
+        raise ArgumentError(
             "Argument `--learning-rate` must be a finite number > 0. "
             f"Received: learning_rate={args.learning_rate}"
         )
     if args.train_size is not None and args.train_size <= 0:
-        raise ValueError(
+        raise ArgumentError(
             "Argument `--train-size` must be a positive integer. "
             f"Received: train_size={args.train_size}"
         )

@@ -32,6 +32,7 @@ import numbers
 import keras
 from keras import ops
 
+from kerasrec._checks import ArgumentError
 from kerasrec._checks import check_greater, check_int, check_range
 
 __all__ = [
@@ -67,7 +68,7 @@ def _check_list(name, value, is_valid, what):
     if not isinstance(value, (str, bytes)) and hasattr(value, "__iter__"):
         items = list(value)
     if not items or not all(is_valid(v) for v in items):
-        raise ValueError(
+        raise ArgumentError(
             f"Argument `{name}` must be a non-empty list of {what}. "
             f"Received: {name}={value!r}"
         )
@@ -122,7 +123,7 @@ class StepDecay(keras.optimizers.schedules.LearningRateSchedule):
             "boundaries", boundaries, lambda b: _is_int(b) and b > 0, "ints > 0"
         )
         if any(a >= b for a, b in zip(boundaries, boundaries[1:])):
-            raise ValueError(
+            raise ArgumentError(
                 "Argument `boundaries` must be strictly increasing (sorted, "
                 f"no duplicates). Received: boundaries={boundaries!r}"
             )
@@ -365,7 +366,7 @@ class Warmup(keras.optimizers.schedules.LearningRateSchedule):
         elif _is_number(schedule):
             self.schedule = check_greater("schedule", schedule, 0)
         else:
-            raise ValueError(
+            raise ArgumentError(
                 "Argument `schedule` must be a "
                 "`keras.optimizers.schedules.LearningRateSchedule` or a "
                 f"float > 0. Received: schedule={schedule!r} "
@@ -492,13 +493,13 @@ def get(name, *, learning_rate, total_steps, warmup_steps=0, **options):
     >>> optimizer = keras.optimizers.SGD(learning_rate=schedule, momentum=0.9)
     """
     if name not in _OPTIONS:
-        raise ValueError(
+        raise ArgumentError(
             f"Argument `name` must be one of {sorted(_OPTIONS)}. "
             f"Received: name={name!r}"
         )
     unknown = sorted(set(options) - set(_OPTIONS[name]))
     if unknown:
-        raise ValueError(
+        raise ArgumentError(
             f"Unknown option(s) {unknown} for schedule {name!r}. Allowed "
             f"options for {name!r}: {list(_OPTIONS[name])}. "
             f"Received: {unknown[0]}={options[unknown[0]]!r}"
@@ -507,7 +508,7 @@ def get(name, *, learning_rate, total_steps, warmup_steps=0, **options):
     total_steps = check_int("total_steps", total_steps, 1)
     warmup_steps = check_int("warmup_steps", warmup_steps, 0)
     if warmup_steps >= total_steps:
-        raise ValueError(
+        raise ArgumentError(
             "Argument `warmup_steps` must be < `total_steps`. "
             f"Received: warmup_steps={warmup_steps}, total_steps={total_steps}"
         )
@@ -525,7 +526,7 @@ def get(name, *, learning_rate, total_steps, warmup_steps=0, **options):
         )
         boundaries = [max(1, int(round(m * span))) for m in milestones]
         if any(a >= b for a, b in zip(boundaries, boundaries[1:])):
-            raise ValueError(
+            raise ArgumentError(
                 "Argument `milestones` must be strictly increasing and far "
                 "enough apart to give distinct steps over the decay span. "
                 f"Received: milestones={milestones!r}, decay span={span} "
@@ -550,7 +551,7 @@ def get(name, *, learning_rate, total_steps, warmup_steps=0, **options):
     else:  # "cosine_restarts"
         cycles = check_int("cycles", options.get("cycles", 4), 1)
         if cycles > span:
-            raise ValueError(
+            raise ArgumentError(
                 "Argument `cycles` must be <= the decay span "
                 "`total_steps - warmup_steps`. "
                 f"Received: cycles={cycles}, total_steps={total_steps}, "
@@ -642,7 +643,7 @@ def check_settable_learning_rate(optimizer, user):
     held = getattr(optimizer, "_learning_rate", None)
     if held is None or isinstance(held, keras.Variable):
         return
-    raise ValueError(
+    raise ArgumentError(
         f"{user} sets the optimizer's learning rate, but optimizer "
         f"{getattr(optimizer, 'name', optimizer)!r} holds the schedule "
         f"{type(held).__name__}, so its learning rate is not settable (Keras "

@@ -67,6 +67,7 @@ from keras_tuner.src.backend import io as _kt_io
 from keras_tuner.src.engine import hypermodel as _kt_hypermodel
 from keras_tuner.src.engine import objective as _kt_objective
 
+from kerasrec._checks import ArgumentError
 from kerasrec import _checks, schedules
 from kerasrec.runs import write_atomic
 
@@ -158,7 +159,7 @@ def _check_objective(objective, logged_metrics=None):
     """
     items = objective if isinstance(objective, (list, tuple)) else [objective]
     if isinstance(objective, (list, tuple)) and not objective:
-        raise ValueError(
+        raise ArgumentError(
             "Argument `objective` must be a metric name, a `keras_tuner.Objective`"
             f" or a non-empty list of them. Received: objective={objective!r}"
         )
@@ -168,13 +169,13 @@ def _check_objective(objective, logged_metrics=None):
         if isinstance(item, keras_tuner.Objective):
             continue
         if not isinstance(item, str) or not item or item == "val_":
-            raise ValueError(
+            raise ArgumentError(
                 "Argument `objective` must be a metric name such as 'val_loss' or "
                 "'val_accuracy', a `keras_tuner.Objective`, or a list of them. "
                 f"Received: objective={objective!r}"
             )
         if keras_tuner.engine.metrics_tracking.infer_metric_direction(item) is None:
-            raise ValueError(
+            raise ArgumentError(
                 f"Argument `objective` names a metric whose direction is unknown: {item!r}. "
                 "Use 'loss', 'val_loss', '<metric>' or 'val_<metric>' for a Keras metric, "
                 f"or `keras_tuner.Objective({item!r}, direction='min' or 'max')` for your own. "
@@ -184,7 +185,7 @@ def _check_objective(objective, logged_metrics=None):
         allowed = sorted(set(logged_metrics) | {f"val_{m}" for m in logged_metrics})
         for name in _objective_names(objective):
             if name not in allowed:
-                raise ValueError(
+                raise ArgumentError(
                     "Argument `objective` must be one of the quantities the model logs: "
                     f"{allowed}. Received: objective={objective!r}"
                 )
@@ -266,7 +267,7 @@ def log_grid(low, high, num):
     _checks.check_greater("low", low, 0)
     _checks.check_greater("high", high, 0)
     if not high > low:
-        raise ValueError(f"Argument `high` must be > `low`. Received: low={low!r}, high={high!r}")
+        raise ArgumentError(f"Argument `high` must be > `low`. Received: low={low!r}, high={high!r}")
     num = _checks.check_int("num", num, 2)  # the grid includes both ends
     ratio = math.log(high / low)
     points = [float(low)]
@@ -292,7 +293,7 @@ def _as_hyperparameters(hypermodel_or_hp):
         hypermodel.declare_hyperparameters(hp)
         hypermodel.build(hp)
         return hp
-    raise ValueError(
+    raise ArgumentError(
         "Argument `hypermodel_or_hp` must be a `keras_tuner.HyperParameters`, a "
         "`keras_tuner.HyperModel` or a `build(hp)` function. "
         f"Received: hypermodel_or_hp={hypermodel_or_hp!r}"
@@ -359,10 +360,10 @@ def check_grid_size(hypermodel_or_hp, max_grid_size, confirm=False):
     """
     _checks.check_positive_int("max_grid_size", max_grid_size)
     if not isinstance(confirm, bool):
-        raise ValueError(f"Argument `confirm` must be a bool. Received: confirm={confirm!r}")
+        raise ArgumentError(f"Argument `confirm` must be a bool. Received: confirm={confirm!r}")
     size = grid_size(hypermodel_or_hp)
     if size > max_grid_size and not confirm:
-        raise ValueError(
+        raise ArgumentError(
             f"Argument `max_grid_size` must be >= the grid size ({size} points) unless the "
             "large grid is confirmed: pass confirm=True (`confirm_grid_size=True` to "
             "`GridSearch`), raise `max_grid_size`, or use fewer points. "
@@ -388,7 +389,7 @@ def _check_search_value(name, value, *, allow_off):
         if ok and 0 < low < high:
             return (float(low), float(high))
     fixed = "a number >= 0, None" if allow_off else "a number > 0"
-    raise ValueError(
+    raise ArgumentError(
         f"Argument `{name}` must be a range (low, high) with 0 < low < high, or {fixed}. "
         f"Received: {name}={value!r}"
     )
@@ -421,7 +422,7 @@ def make_optimizer(name, learning_rate, weight_decay=None, momentum=0.9):
         ValueError: an unknown `name` or a negative `weight_decay`.
     """
     if name not in _OPTIMIZERS:
-        raise ValueError(
+        raise ArgumentError(
             f"Argument `name` must be one of {', '.join(_OPTIMIZERS)}. Received: name={name!r}"
         )
     if weight_decay is not None:
@@ -511,12 +512,12 @@ def make_hypermodel(
     """
     if not callable(build_model) or isinstance(build_model, keras.layers.Layer):
         # A model is callable too, but every trial needs fresh weights.
-        raise ValueError(
+        raise ArgumentError(
             "Argument `build_model` must be a function returning a new uncompiled "
             f"keras.Model. Received: build_model={build_model!r}"
         )
     if optimizer not in _OPTIMIZERS:
-        raise ValueError(
+        raise ArgumentError(
             f"Argument `optimizer` must be one of {list(_OPTIMIZERS)}. "
             f"Received: optimizer={optimizer!r}"
         )
@@ -526,9 +527,9 @@ def make_hypermodel(
     _checks.check_number("momentum", momentum, 0.0, 1.0)
     warmup_steps = _checks.check_int("warmup_steps", warmup_steps, 0)
     if loss is None:
-        raise ValueError(f"Argument `loss` must be a Keras loss. Received: loss={loss!r}")
+        raise ArgumentError(f"Argument `loss` must be a Keras loss. Received: loss={loss!r}")
     if isinstance(metrics, (str, keras.metrics.Metric)) or not isinstance(metrics, (list, tuple)):
-        raise ValueError(
+        raise ArgumentError(
             f"Argument `metrics` must be a list or tuple of metrics. Received: metrics={metrics!r}"
         )
     metrics = list(metrics)
@@ -713,7 +714,7 @@ class _SearchMixin:
         )
         needs_validation = [n for n in names if n.startswith("val_")]
         if needs_validation and not validation and not fit_overridden:
-            raise ValueError(
+            raise ArgumentError(
                 f"Argument `objective` must not be a validation metric ({needs_validation}) "
                 "when `search()` gets no validation data: pass `validation_data=` or "
                 f"`validation_split=`, or use a training metric. Received: objective={names[0]!r}"
@@ -1055,7 +1056,7 @@ class GridSearch(_SearchMixin, keras_tuner.GridSearch):
         _checks.check_positive_int("max_trials", max_trials, allow_none=True)
         _checks.check_positive_int("max_grid_size", max_grid_size, allow_none=True)
         if not isinstance(confirm_grid_size, bool):
-            raise ValueError(
+            raise ArgumentError(
                 "Argument `confirm_grid_size` must be a bool. "
                 f"Received: confirm_grid_size={confirm_grid_size!r}"
             )

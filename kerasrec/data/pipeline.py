@@ -17,6 +17,7 @@ import tempfile
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
+from kerasrec._checks import ArgumentError
 from kerasrec._checks import check_positive_int, check_positive_ints
 from kerasrec.data import digits as _digits  # noqa: F401  (registers `digits`)
 from kerasrec.data import shapes as _shapes  # noqa: F401  (registers `shapes`)
@@ -111,7 +112,7 @@ def _open_folder(path):
     """An ImageFolder builder for `path` and its split sizes."""
     path = os.path.expanduser(path)
     if not path or not os.path.isdir(path):
-        raise ValueError(
+        raise ArgumentError(
             f"Argument `name` is 'folder:PATH' but PATH is not a directory. Received: path={path!r}"
         )
     subdirs = sorted(d for d in os.listdir(path) if os.path.isdir(os.path.join(path, d)))
@@ -130,7 +131,7 @@ def _open_folder(path):
         for f in os.listdir(os.path.join(split_dir, label))
     )
     if n_images == 0:
-        raise ValueError(
+        raise ArgumentError(
             "Argument `name` is 'folder:PATH' but PATH holds no images in class "
             f"sub-folders (PATH/<class>/<image> or PATH/<split>/<class>/<image>; "
             f"suffixes {_IMAGE_SUFFIXES}). Received: path={path!r}"
@@ -168,7 +169,7 @@ def _open_tfds(name, data_dir, config):
 def _plan_splits(sizes, *, quick, train_size):
     """Maps each role to `(split, start, stop)` of the dataset's own splits."""
     if "train" not in sizes:
-        raise ValueError(
+        raise ArgumentError(
             f"The dataset has no 'train' split; its splits are {sorted(sizes)}."
         )
     n_train = sizes["train"]
@@ -191,7 +192,7 @@ def _plan_splits(sizes, *, quick, train_size):
         plan[role] = (split, start, min(stop, start + limit))
     for role, (split, start, stop) in plan.items():
         if stop <= start:
-            raise ValueError(
+            raise ArgumentError(
                 f"The {role} split would be empty (dataset splits: {sizes}, "
                 f"quick={quick}, train_size={train_size}). Use more data or "
                 "larger sizes."
@@ -338,7 +339,7 @@ def load(
     (10, (32, 32, 3))
     """
     if not isinstance(name, str) or not name:
-        raise ValueError(f"Argument `name` must be a non-empty string. Received: name={name!r}")
+        raise ArgumentError(f"Argument `name` must be a non-empty string. Received: name={name!r}")
     check_positive_int("batch_size", batch_size)
     check_positive_int("train_size", train_size, allow_none=True)
     if image_size is not None:
@@ -360,7 +361,7 @@ def load(
     label = features["label"]
     split_sizes = {role: plan[role][2] - plan[role][1] for role in ROLES}
     if drop_remainder and split_sizes["train"] < batch_size:
-        raise ValueError(
+        raise ArgumentError(
             "Argument `batch_size` must be <= the number of training examples "
             "when `drop_remainder=True`. "
             f"Received: batch_size={batch_size}, train examples={split_sizes['train']}"

@@ -42,6 +42,8 @@ Tasks (all 32x32x3 uint8):
 
 import numpy as np
 
+from kerasrec._checks import ArgumentError
+
 # Bump with ANY change to what the renderer draws: prepared data is stored
 # under its version, so a stale copy is never reused (tests pin a fingerprint).
 GENERATOR_VERSION = 2
@@ -205,7 +207,7 @@ def _texture(rng, kind, n, gx, gy, mask, u, v, shape_fn):
     elif kind == "dots":
         pattern = (np.cos(x) + np.cos(y)) > 1.0
     else:
-        raise ValueError(f"Unknown texture {kind!r}")
+        raise ArgumentError(f"Unknown texture {kind!r}")
     return mask & pattern
 
 
@@ -315,9 +317,9 @@ def render_chunk(task, split, chunk_index, size):
 def render(task, split, size):
     """All `size` examples of one split, as `(images, labels)` NumPy arrays."""
     if task not in TASKS:
-        raise ValueError(f"Argument `task` must be one of {sorted(TASKS)}. Received: task={task!r}")
+        raise ArgumentError(f"Argument `task` must be one of {sorted(TASKS)}. Received: task={task!r}")
     if split not in SPLITS:
-        raise ValueError(f"Argument `split` must be one of {list(SPLITS)}. Received: split={split!r}")
+        raise ArgumentError(f"Argument `split` must be one of {list(SPLITS)}. Received: split={split!r}")
     parts = [
         render_chunk(task, split, i, min(CHUNK, size - start))
         for i, start in enumerate(range(0, size, CHUNK))

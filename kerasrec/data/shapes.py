@@ -10,6 +10,7 @@ import dataclasses
 
 import tensorflow_datasets as tfds
 
+from kerasrec._checks import ArgumentError
 from kerasrec.data import render
 
 DEFAULT_SIZES = {"train": 20_000, "validation": 5_000, "test": 5_000}
@@ -37,14 +38,14 @@ class ShapesConfig(tfds.core.BuilderConfig):
 
     def __post_init__(self):
         if self.task not in render.TASKS:
-            raise ValueError(
+            raise ArgumentError(
                 f"Argument `task` must be one of {sorted(render.TASKS)}. "
                 f"Received: task={self.task!r}"
             )
         for split in render.SPLITS:
             size = getattr(self, f"{split}_size")
             if not isinstance(size, int) or size <= 0:
-                raise ValueError(
+                raise ArgumentError(
                     f"Argument `{split}_size` must be a positive integer. "
                     f"Received: {split}_size={size!r}"
                 )

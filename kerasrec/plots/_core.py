@@ -11,14 +11,18 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from kerasrec._checks import ArgumentError
+from kerasrec._io import replacing  # noqa: E402
+
 
 def _save(fig, path):
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    """Writes `fig` to `path` through a unique temporary file, then closes it."""
     fig.tight_layout()
-    tmp = f"{path}.tmp.png"
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    os.replace(tmp, path)
+    try:
+        with replacing(path, suffix=".png") as tmp:
+            fig.savefig(tmp, dpi=110)
+    finally:
+        plt.close(fig)
     return path
 
 
@@ -78,11 +82,11 @@ def plot_schedules(schedules, total_steps, path, *, title="Learning-rate schedul
     import numpy as np
 
     if isinstance(total_steps, bool) or not isinstance(total_steps, int) or total_steps <= 0:
-        raise ValueError(
+        raise ArgumentError(
             f"Argument `total_steps` must be a positive integer. Received: total_steps={total_steps!r}"
         )
     if not isinstance(schedules, dict) or not schedules:
-        raise ValueError(
+        raise ArgumentError(
             "Argument `schedules` must be a non-empty dict {label: schedule}. "
             f"Received: schedules={schedules!r}"
         )
@@ -152,20 +156,20 @@ def plot_trials(table, path, *, x="learning_rate", y="weight_decay", score="scor
 
     rows = table.get("trials") if isinstance(table, dict) else table
     if not isinstance(rows, (list, tuple)) or not rows:
-        raise ValueError(
+        raise ArgumentError(
             "Argument `table` must be a non-empty trial table (a list of trial dicts, or a "
             f"dict with 'trials'). Received: table={table!r}"
         )
     if direction is None and isinstance(table, dict) and score == "score":
         direction = table.get("direction")
     if direction not in (None, "min", "max"):
-        raise ValueError(
+        raise ArgumentError(
             f"Argument `direction` must be 'min', 'max' or None. Received: direction={direction!r}"
         )
     for name, value in (("x", x), ("y", y)):
         if value is not None and not any(value in r.get("hyperparameters", {}) for r in rows):
             names = sorted({n for r in rows for n in r.get("hyperparameters", {})})
-            raise ValueError(
+            raise ArgumentError(
                 f"Argument `{name}` must be a hyperparameter of the trials, one of {names}. "
                 f"Received: {name}={value!r}"
             )
@@ -281,13 +285,13 @@ def plot_histories(histories, path, *, keys=("loss", "val_accuracy"), xlabel="ep
     from matplotlib.ticker import MaxNLocator
 
     if not isinstance(histories, dict) or not histories:
-        raise ValueError(
+        raise ArgumentError(
             "Argument `histories` must be a non-empty dict {label: history}. "
             f"Received: histories={histories!r}"
         )
     keys = list(keys)
     if not keys:
-        raise ValueError(
+        raise ArgumentError(
             f"Argument `keys` must name at least one quantity. Received: keys={keys!r}"
         )
     ylims = ylims or {}
@@ -359,7 +363,7 @@ def plot_lr_range_test(learning_rates, losses, smoothed_losses, path, *,
     raw = np.asarray(losses, dtype=float)
     smooth = np.asarray(smoothed_losses, dtype=float)
     if lrs.ndim != 1 or lrs.size == 0 or raw.shape != lrs.shape or smooth.shape != lrs.shape:
-        raise ValueError(
+        raise ArgumentError(
             "Arguments `learning_rates`, `losses` and `smoothed_losses` must be "
             "non-empty sequences of the same length. Received: lengths "
             f"{lrs.size}, {raw.size}, {smooth.size}"
@@ -369,7 +373,7 @@ def plot_lr_range_test(learning_rates, losses, smoothed_losses, path, *,
         marks = {f"suggested {suggested_learning_rate:.3g}": suggested_learning_rate, **marks}
     values = np.concatenate([lrs, np.asarray(list(marks.values()), dtype=float)])
     if not np.all(np.isfinite(values) & (values > 0)):
-        raise ValueError(
+        raise ArgumentError(
             "Arguments `learning_rates`, `suggested_learning_rate` and `marks` must hold "
             f"finite learning rates > 0. Received: learning_rates={learning_rates!r}, "
             f"suggested_learning_rate={suggested_learning_rate!r}, marks={marks!r}"
