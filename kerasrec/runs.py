@@ -1,54 +1,85 @@
-"""The recipe harness: shared flags, seeding, one run folder, a results table.
+"""The recipe harness: flags, seeds, one run folder, resumable steps, seed repeats.
 
-Every recipe does the same five things, so they live here:
+Every recipe does the same things, so they live here, and a recipe is plain
+top-level code:
 
 ```python
 parser = runs.make_parser(__doc__, epochs=10)
-args = parser.parse_args()
-run = runs.start("baseline", args)          # validates, seeds, writes config.json
-...                                          # load data, build, fit
-run.save_history(history)                    # history.json + learning_curves.png
-run.save_model(model)                        # model.keras
-run.check("beats chance", acc > 2 / C, f"{acc:.3f} vs chance {1 / C:.3f}")
-run.finish({"test_accuracy": acc})           # results.json + the printed table
+run = runs.start("baseline", parser, quick={"dataset": "digits"})
+args = run.args                               # the resolved flags
+...                                           # load data, build
+history = run.step("fit", train_and_evaluate, epochs=args.epochs)  # reused on a rerun
+accuracies = run.repeat("final", train_one_seed, epochs=args.epochs)  # one per --seeds
+run.check_difference("tuned beats baseline", tuned, baseline)  # mean ± sd rule
+run.finish({"test_accuracy": acc})            # results.json + the printed table
 ```
 
+- **Flags.** `make_parser` gives every recipe the same flags; `start` parses
+  them, applies the recipe's `quick` defaults under `--quick` (a flag given
+  on the command line still wins), validates, seeds, and records the
+  *resolved* flags in `config.json`. A bad flag, and any other
+  `ArgumentError` or `DataUnavailableError` the script raises, ends the
+  script with one `error:` line and exit status 2 (set `KERASREC_DEBUG=1`
+  for the traceback); every other exception, Keras's own `ValueError`s
+  included, keeps its traceback.
+- **Steps.** `Run.step(name, fn, **inputs)` runs `fn()` once and stores its
+  (JSON) result with its inputs under `steps/`. Rerunning with the same
+  `--out` reuses each finished step whose inputs are unchanged and redoes,
+  saying so, each step whose inputs changed; a killed run loses at most the
+  step in progress. A step that needs a folder of its own (a KerasTuner
+  project) gets one per set of inputs (`workdir=True`), so results made
+  under different settings never mix.
+- **Seeds.** `--seeds N` repeats what `Run.repeat` runs over seeds
+  `seed, seed+1, ..., seed+N-1`; `mean_sd`, `format_mean_sd` and
+  `Run.check_difference` report and judge them: a difference between two
+  set-ups holds only when it exceeds the spread (the sum of the two
+  standard deviations, so the mean ± sd intervals do not overlap).
+
 A run folder (`runs/<recipe>/<YYYYmmdd-HHMMSS>/` unless `--out` says
-otherwise) holds `config.json`, `history.json`, `results.json`, PNG plots
-and `model.keras`. Every file is written atomically (a temporary file in the
-same folder, then `os.replace`), so a killed run never leaves half a file,
-and arguments are validated before anything is written.
+otherwise) holds `config.json`, `steps/`, `history.json`, `results.json`, PNG
+plots and `model.keras`. Every file is written atomically (`kerasrec._io`),
+and flags are validated before anything is written.
 """
 
 import argparse
+import atexit
 import contextlib
+import dataclasses
 import datetime
+import hashlib
 import json
 import math
 import os
 import platform
+import re
+import statistics
 import sys
-import tempfile
 import time
 
 import keras
 
 from kerasrec._checks import ArgumentError
+from kerasrec._io import read_json, replacing, to_jsonable, write_atomic, write_json
+
+__all__ = [
+    "ArgumentError", "Run", "check_difference", "compare", "format_mean_sd", "machine",
+    "main", "make_parser", "mean_sd", "start", "write_atomic",
+]
 
 QUICK_EPOCHS = 2
 DEFAULT_ROOT = "runs"
 
 
 def make_parser(
-    doc=None, *, dataset="shapes", epochs=10, batch_size=128, learning_rate=1e-3
+    doc=None, *, dataset="shapes", epochs=10, batch_size=128, learning_rate=1e-3, seeds=1
 ):
     """The flags every recipe takes, with the recipe's own defaults.
 
     `--dataset`, `--epochs`, `--batch-size`, `--learning-rate`, `--seed`,
-    `--out`, `--quick` (shrink data to 2000/500/500 examples and epochs to
-    at most 2, for smoke runs and tests) and `--train-size` (use only the
-    first N training examples). Add recipe-specific flags to the returned
-    parser.
+    `--seeds` (how many seeds `Run.repeat` runs), `--out`, `--quick` (the
+    recipe's quick defaults: small data and at most 2 epochs, for smoke runs
+    and tests) and `--train-size` (use only the first N training examples).
+    Add recipe-specific flags to the returned parser.
 
     Args:
         doc: the recipe's docstring; its `Description:` line becomes the
@@ -57,6 +88,7 @@ def make_parser(
         epochs: default `--epochs`. Defaults to `10`.
         batch_size: default `--batch-size`. Defaults to `128`.
         learning_rate: default `--learning-rate`. Defaults to `1e-3`.
+        seeds: default `--seeds`. Defaults to `1`.
 
     Returns:
         An `argparse.ArgumentParser`.
@@ -74,21 +106,25 @@ def make_parser(
     add("--batch-size", type=int, default=batch_size,
         help="global batch size (default: %(default)s)")
     add("--learning-rate", type=float, default=learning_rate, help="default: %(default)s")
-    add("--seed", type=int, default=0, help="default: %(default)s")
+    add("--seed", type=int, default=0, help="the first seed (default: %(default)s)")
+    add("--seeds", type=int, default=seeds,
+        help="how many seeds the recipe's comparison is repeated over, reported as "
+        "mean ± sd (default: %(default)s)")
     add("--out", default=None,
         help="run folder (default: runs/<recipe>/<time>); rerunning with the "
-        "same folder keeps what is there")
+        "same folder reuses every finished step whose inputs did not change")
     add("--quick", action="store_true",
-        help=f"small data and at most {QUICK_EPOCHS} epochs: a smoke run in well under a minute")
+        help=f"the recipe's quick settings (small data, at most {QUICK_EPOCHS} epochs): "
+        "a smoke run of a minute or two; quick numbers are not the results")
     add("--train-size", type=int, default=None,
         help="use only the first N training examples (default: all)")
     return parser
 
 
 def _check_args(args):
-    for name in ("epochs", "batch_size"):
-        value = getattr(args, name)
-        if value <= 0:
+    for name in ("epochs", "batch_size", "seeds"):
+        value = getattr(args, name, 1)
+        if not isinstance(value, int) or value <= 0:
             raise ArgumentError(
                 f"Argument `--{name.replace('_', '-')}` must be a positive integer. "
                 f"Received: {name}={value}"
@@ -105,41 +141,8 @@ def _check_args(args):
         )
 
 
-@contextlib.contextmanager
-def _replacing(path, suffix=".tmp"):
-    """A temporary path beside `path` that replaces `path` if the block succeeds.
-
-    The temporary file (ending in `suffix`) is removed if the block fails.
-    """
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=suffix)
-    os.close(fd)
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(tmp)
-        raise
-
-
-def write_atomic(path, data):
-    """Writes `data` (str or bytes) to `path` through a temporary file."""
-    with _replacing(path) as tmp, open(tmp, "wb") as f:
-        f.write(data.encode() if isinstance(data, str) else data)
-
-
-def _to_jsonable(value):
-    if isinstance(value, dict):
-        return {str(k): _to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_to_jsonable(v) for v in value]
-    if hasattr(value, "item") and getattr(value, "ndim", 1) == 0:
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    return value
+_replacing = replacing  # the name earlier code used
+_to_jsonable = to_jsonable
 
 
 def machine():
@@ -154,15 +157,46 @@ def machine():
     return f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, Python {platform.python_version()}"
 
 
-class Run:
-    """One run folder and what the recipe has recorded in it so far."""
+_STEP_NAME = re.compile(r"^[A-Za-z0-9_.=-]+(/[A-Za-z0-9_.=-]+)*$")
 
-    def __init__(self, recipe, path, config):
+
+def _normalized(value):
+    """`value` as it reads back from a JSON file (tuples as lists, nan as None)."""
+    return json.loads(json.dumps(to_jsonable(value), allow_nan=False))
+
+
+def _changes(old, new):
+    """`"name: old -> new"` for each key whose value differs."""
+    keys = sorted(set(old) | set(new))
+    missing = object()
+    out = []
+    for key in keys:
+        a, b = old.get(key, missing), new.get(key, missing)
+        if a != b:
+            show = lambda v: "(unset)" if v is missing else json.dumps(v)[:60]  # noqa: E731
+            out.append(f"{key}: {show(a)} -> {show(b)}")
+    return out
+
+
+class Run:
+    """One run folder and what the recipe has recorded in it so far.
+
+    Made by `start`; `args` are the resolved flags, `seeds` the seeds
+    `repeat` runs over.
+    """
+
+    def __init__(self, recipe, path, config, args=None):
         self.recipe = recipe
         self.path = path
         self.config = config
+        self.args = args
+        seed = config.get("seed", 0)
+        self.seed = seed
+        self.seeds = [seed + i for i in range(config.get("seeds", 1) or 1)]
         self.claims = []
         self.started = time.time()
+        self.steps_reused = []
+        self.steps_run = []
         # An earlier run wrote here: a recipe that resumes reuses its work,
         # so this run's time is not what the results cost.
         self.resumed = os.path.exists(os.path.join(path, "config.json"))
@@ -181,18 +215,20 @@ class Run:
         print(f"[{self.recipe}] {message}", flush=True)
 
     def save_json(self, name, obj):
+        """Writes `obj` as strict JSON to `name` in the run folder (atomically)."""
         if name != "config.json" and not os.path.exists(self.file("config.json")):
             self.save_json("config.json", self.config)
-        write_atomic(self.file(name), json.dumps(_to_jsonable(obj), indent=2) + "\n")
-        return self.file(name)
+        return write_json(self.file(name), obj)
 
     def load_json(self, name, default=None):
         """What an earlier (possibly killed) run saved under `name`, if any."""
-        try:
-            with open(self.file(name)) as f:
-                return json.load(f)
-        except FileNotFoundError:
-            return default
+        return read_json(self.file(name), default)
+
+    def save_text(self, name, text):
+        """Writes `text` to `name` in the run folder (atomically)."""
+        if not os.path.exists(self.file("config.json")):
+            self.save_json("config.json", self.config)
+        return write_atomic(self.file(name), text)
 
     def save_history(self, history, name="history.json", plot="learning_curves.png", title=None):
         """Saves a `History` (or its `.history` dict) and plots its curves."""
@@ -205,11 +241,106 @@ class Run:
         return data
 
     def save_model(self, model, name="model.keras"):
+        """Saves `model` to `name` in the run folder (atomically)."""
         if not os.path.exists(self.file("config.json")):
             self.save_json("config.json", self.config)
-        with _replacing(self.file(name), suffix=".keras") as tmp:
+        with replacing(self.file(name), suffix=".keras") as tmp:
             model.save(tmp)  # Keras wants the .keras suffix
         return self.file(name)
+
+    def flags(self, *names):
+        """The resolved flags a step depends on, to pass as its `**inputs`.
+
+        Named flags only, or, with no names, every flag but `--out`,
+        `--seed` and `--seeds` (a step's seed is an input of its own, and
+        asking for more seeds must not redo the finished ones).
+        """
+        flags = vars(self.args) if self.args is not None else self.config
+        if names:
+            return {name: flags[name] for name in names}
+        return {k: v for k, v in flags.items() if k not in ("out", "seed", "seeds", "recipe")}
+
+    # -- steps: what makes a rerun resume ---------------------------------
+
+    def _step_file(self, name):
+        if (not isinstance(name, str) or not _STEP_NAME.match(name)
+                or any(part.strip(".") == "" for part in name.split("/"))):
+            raise ArgumentError(
+                "Argument `name` must be a step name of letters, digits and `_.=-`, "
+                f"parts joined by `/`. Received: name={name!r}"
+            )
+        return self.file(os.path.join("steps", f"{name}.json"))
+
+    def workdir(self, name, **inputs):
+        """A folder for step `name` that belongs to these `inputs` only.
+
+        Its name ends in a hash of `inputs`, so a rerun under other settings
+        starts a fresh folder instead of resuming one made under the old
+        ones, and changing the settings back finds the old folder again.
+        """
+        self._step_file(name)
+        key = json.dumps(_normalized(inputs), sort_keys=True)
+        digest = hashlib.sha256(key.encode()).hexdigest()[:10]
+        path = self.file(os.path.join("work", f"{name.replace('/', '-')}-{digest}"))
+        os.makedirs(path, exist_ok=True)
+        return path
+
+    def step(self, name, fn, *, workdir=False, seed=None, **inputs):
+        """Runs `fn()` unless a finished step `name` with the same inputs is stored.
+
+        Before `fn` runs, every random generator is seeded with `seed` (the
+        run's `--seed` unless given), so a resumed run does what an
+        uninterrupted one does. The result (anything JSON can hold) is
+        stored with `inputs` in `steps/<name>.json`; what the step returns
+        is the stored value as it reads back, whether it ran now or earlier.
+
+        Args:
+            name: the step's name, parts joined by `/` (e.g. `"sgd/cosine/seed1"`).
+            fn: the step, called as `fn()`, or `fn(folder)` with `workdir=True`.
+            workdir: give `fn` a folder of its own for these inputs (see
+                `workdir`). Defaults to `False`.
+            seed: the seed set before `fn` runs. Defaults to `None` (the
+                run's `--seed`).
+            **inputs: everything the result depends on besides the code:
+                flags, earlier steps' results. A change in any redoes the step.
+
+        Returns:
+            The step's result, as stored.
+        """
+        path = self._step_file(name)
+        seed = self.seed if seed is None else seed
+        inputs = _normalized({**inputs, "seed": seed})
+        stored = read_json(path)
+        if stored is not None and stored.get("inputs") == inputs:
+            self.steps_reused.append(name)
+            return stored["result"]
+        if stored is not None:
+            changed = "; ".join(_changes(stored.get("inputs", {}), inputs))
+            self.log(f"step {name}: inputs changed since it ran ({changed}): redoing it")
+        keras.utils.set_random_seed(seed)
+        started = time.time()
+        result = fn(self.workdir(name, **inputs)) if workdir else fn()
+        record = {
+            "inputs": inputs,
+            "result": to_jsonable(result),
+            "seconds": round(time.time() - started, 1),
+            "finished": datetime.datetime.now().isoformat(timespec="seconds"),
+        }
+        self.save_json(os.path.join("steps", f"{name}.json"), record)
+        self.steps_run.append(name)
+        return _normalized(result)
+
+    def repeat(self, name, fn, **inputs):
+        """`step(f"{name}/seed{s}", fn(s), seed=s)` for each of `self.seeds`.
+
+        Returns:
+            The list of results, one per seed, in seed order.
+        """
+        return [
+            self.step(f"{name}/seed{s}", lambda s=s: fn(s), seed=s, **inputs) for s in self.seeds
+        ]
+
+    # -- claims -------------------------------------------------------------
 
     def check(self, claim, holds, evidence):
         """Records whether one of the recipe's claims held, with the numbers."""
@@ -217,24 +348,122 @@ class Run:
         self.log(f"claim {'HOLDS' if holds else 'DOES NOT HOLD'}: {claim} ({evidence})")
         return bool(holds)
 
+    def check_difference(self, claim, a, b, *, names=("A", "B"), higher_is_better=True,
+                         scale=100.0, unit="%", digits=1):
+        """Records whether set-up `a` beats `b` by more than the seed spread.
+
+        See `compare`. With one seed the claim is recorded as not held: one
+        seed is a smoke test, not evidence of a difference.
+
+        Returns:
+            The `Comparison`.
+        """
+        comparison = compare(a, b, names=names, higher_is_better=higher_is_better,
+                             scale=scale, unit=unit, digits=digits)
+        self.check(claim, comparison.holds, comparison.evidence)
+        return comparison
+
     def finish(self, metrics, headline=None):
         """Writes `results.json` and prints the results table."""
         results = {
             "recipe": self.recipe,
             "dataset": self.config.get("dataset"),
             "quick": self.config.get("quick"),
+            "seeds": self.seeds,
             "headline": headline,
             "metrics": metrics,
             "claims": self.claims,
             "seconds": round(time.time() - self.started, 1),
             "resumed": self.resumed,
+            "steps_reused": len(self.steps_reused),
+            "steps_run": len(self.steps_run),
             "finished": datetime.datetime.now().isoformat(timespec="seconds"),
             "machine": machine(),
             "command": " ".join([os.path.basename(sys.executable)] + sys.argv),
         }
         self.save_json("results.json", results)
+        if self.config.get("quick"):
+            self.log("quick mode: a smoke run on small data; these numbers are not the results")
         print(format_table(self.recipe, metrics, self.claims, self.path), flush=True)
         return results
+
+
+def mean_sd(values):
+    """`{"mean", "sd", "n", "values"}` of a list of numbers (sd = 0 for one value).
+
+    The sample standard deviation (n - 1); `None` entries (a run that
+    diverged to nan) make mean and sd `None`.
+    """
+    values = list(values)
+    if not values:
+        raise ArgumentError("Argument `values` must hold at least one number. Received: values=[]")
+    if any(v is None or not math.isfinite(v) for v in values):
+        return {"mean": None, "sd": None, "n": len(values), "values": values}
+    sd = statistics.stdev(values) if len(values) > 1 else 0.0
+    return {"mean": statistics.fmean(values), "sd": sd, "n": len(values), "values": values}
+
+
+def format_mean_sd(values, *, scale=100.0, unit="%", digits=1):
+    """`"72.0 ± 3.1% (68.5, 72.9, 74.6)"`: mean ± sd and the single values."""
+    stats = values if isinstance(values, dict) else mean_sd(values)
+    f = lambda v: "nan" if v is None else f"{v * scale:.{digits}f}"  # noqa: E731
+    single = ", ".join(f(v) for v in stats["values"])
+    if stats["n"] == 1:
+        return f"{f(stats['values'][0])}{unit} (1 seed)"
+    return f"{f(stats['mean'])} ± {f(stats['sd'])}{unit} ({single})"
+
+
+@dataclasses.dataclass
+class Comparison:
+    """The outcome of `compare`: is `a` better than `b` beyond the seed spread?"""
+
+    holds: bool
+    difference: float | None
+    spread: float | None
+    a: dict
+    b: dict
+    evidence: str
+
+
+def compare(a, b, *, names=("A", "B"), higher_is_better=True, scale=100.0, unit="%", digits=1):
+    """Whether `a` beats `b` by more than the spread of their seeds.
+
+    The rule of kerasrec's claims: the difference of the means must exceed
+    the spread, the sum of the two sample standard deviations (the mean ± sd
+    intervals do not overlap). With fewer than 2 values on either side
+    there is no spread to judge by, and the claim does not hold.
+
+    Args:
+        a, b: the values (one per seed) of the two set-ups.
+        names: how the evidence names them. Defaults to `("A", "B")`.
+        higher_is_better: `False` for a loss. Defaults to `True`.
+        scale, unit, digits: how the evidence prints values. Default to
+            `100.0`, `"%"` and `1` (accuracies as percentages).
+
+    Returns:
+        A `Comparison`.
+    """
+    sa, sb = mean_sd(a), mean_sd(b)
+    text = (f"{names[0]} {format_mean_sd(sa, scale=scale, unit=unit, digits=digits)} vs "
+            f"{names[1]} {format_mean_sd(sb, scale=scale, unit=unit, digits=digits)}")
+    if sa["mean"] is None or sb["mean"] is None:
+        return Comparison(False, None, None, sa, sb, text + ": a run is not finite")
+    difference = (sa["mean"] - sb["mean"]) * (1 if higher_is_better else -1)
+    spread = sa["sd"] + sb["sd"]
+    f = lambda v: f"{v * scale:.{digits}f}{unit}"  # noqa: E731
+    if min(sa["n"], sb["n"]) < 2:
+        return Comparison(False, difference, None, sa, sb,
+                          text + f": difference {f(difference)}, one seed: a smoke test, "
+                          "no spread to judge by")
+    holds = difference > spread
+    relation = ">" if holds else "<="
+    return Comparison(holds, difference, spread, sa, sb,
+                      text + f": difference {f(difference)} {relation} spread {f(spread)}")
+
+
+def check_difference(run, claim, a, b, **kwargs):
+    """`run.check_difference(claim, a, b, **kwargs)`."""
+    return run.check_difference(claim, a, b, **kwargs)
 
 
 def format_table(recipe, metrics, claims, path):
@@ -254,29 +483,94 @@ def _fmt(value):
     return str(value)
 
 
-def start(recipe, args, root=DEFAULT_ROOT, **resolved):
-    """Validates the flags, seeds everything, creates the run folder.
+def _one_line_errors():
+    """Makes an uncaught `ArgumentError` or `DataUnavailableError` one line, exit 2.
 
-    With `--quick`, `args.epochs` is capped at `QUICK_EPOCHS`. Writes
-    `config.json` with every flag plus `resolved` values (e.g. the dataset
-    facts), so a run can be reproduced from its folder alone.
+    A recipe is top-level code, so there is no `main()` to wrap: the
+    harness hooks `sys.excepthook` instead. Every other exception (Keras's
+    own `ValueError`s included) keeps its traceback.
+    """
+    if getattr(sys.excepthook, "_kerasrec", False):
+        return
+    previous = sys.excepthook
+
+    def hook(kind, value, traceback):
+        from kerasrec.data import DataUnavailableError
+
+        if issubclass(kind, (ArgumentError, DataUnavailableError)) and not os.environ.get(
+            "KERASREC_DEBUG"
+        ):
+            print(f"error: {value}", file=sys.stderr)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            atexit._run_exitfuncs()  # what a normal exit would run
+            os._exit(2)
+        previous(kind, value, traceback)
+
+    hook._kerasrec = True
+    sys.excepthook = hook
+
+
+def _parse(parser, argv, quick):
+    """Parses `argv`; under `--quick`, `quick` (and at most 2 epochs) are the defaults."""
+    args = parser.parse_args(argv)
+    if not args.quick:
+        return args
+    defaults = {"epochs": min(parser.get_default("epochs"), QUICK_EPOCHS), **(quick or {})}
+    unknown = sorted(set(defaults) - set(vars(args)))
+    if unknown:
+        raise ArgumentError(
+            f"Argument `quick` names flags the parser does not have: {unknown}. "
+            f"Received: quick={quick!r}"
+        )
+    parser.set_defaults(**defaults)
+    return parser.parse_args(argv)
+
+
+def start(recipe, args, *, root=DEFAULT_ROOT, quick=None, check=None, argv=None, **resolved):
+    """Parses and validates the flags, seeds everything, opens the run folder.
+
+    Writes nothing: `config.json` (every resolved flag plus `resolved` and
+    what `Run.record` adds) appears with the first file the run saves. When
+    the folder holds an earlier run of another recipe, refuses; when it
+    holds one of this recipe under other flags, says which flags changed
+    (each step then says whether it is reused or redone).
 
     Args:
         recipe: the recipe's name, used for the folder and the table.
-        args: the parsed flags (from `make_parser`).
+        args: the parser from `make_parser` (the script's flags are parsed
+            here, and bad input ends the script with a one-line `error:`),
+            or already parsed flags.
         root: where run folders go unless `--out` is given. Defaults to
             `"runs"`.
+        quick: the defaults `--quick` sets, e.g. `{"dataset": "digits",
+            "train_size": 512}`; `epochs` is at most 2 unless it says
+            otherwise, and a flag given on the command line wins. Defaults
+            to `None`.
+        check: a function of the parsed flags that raises `ArgumentError`
+            for a bad combination. Defaults to `None`.
+        argv: the command line to parse instead of `sys.argv[1:]`.
+            Defaults to `None`.
         **resolved: more values to record in `config.json`.
 
     Returns:
         A `Run`.
 
     Raises:
-        ValueError: a flag is out of range (before anything is written).
+        ArgumentError: a flag is out of range (before anything is written).
     """
-    _check_args(args)
-    if args.quick:
+    if isinstance(args, argparse.ArgumentParser):
+        if argv is None:
+            _one_line_errors()
+        args = _parse(args, argv, quick)
+    elif getattr(args, "quick", False):
+        # Flags parsed by the caller: cap the epochs as --quick promises.
         args.epochs = min(args.epochs, QUICK_EPOCHS)
+        for name, value in (quick or {}).items():
+            setattr(args, name, value)
+    _check_args(args)
+    if check is not None:
+        check(args)
     keras.utils.set_random_seed(args.seed)
     path = args.out
     if path is None:
@@ -286,24 +580,40 @@ def start(recipe, args, root=DEFAULT_ROOT, **resolved):
         while os.path.exists(path):
             suffix += 1
             path = os.path.join(root, recipe, f"{stamp}-{suffix}")
-    config = {"recipe": recipe, **vars(args), **resolved}
-    run = Run(recipe, path, config)
+    config = _normalized({"recipe": recipe, **vars(args), **resolved})
+    earlier = read_json(os.path.join(path, "config.json"))
+    if earlier is not None and earlier.get("recipe") not in (None, recipe):
+        raise ArgumentError(
+            f"Argument `--out` names a folder that holds a run of recipe "
+            f"{earlier.get('recipe')!r}, not {recipe!r}: choose another folder. "
+            f"Received: out={path!r}"
+        )
+    run = Run(recipe, path, config, args=args)
     run.log(f"run folder {path}")
+    if earlier is not None:
+        flags = {k: v for k, v in earlier.items() if k in config}
+        changed = _changes(flags, config)
+        if changed:
+            run.log("resuming under other flags than the folder's last run ("
+                    + "; ".join(changed) + "): steps whose inputs changed are redone")
+        else:
+            run.log("resuming: finished steps are reused")
     return run
 
 
 def main(fn):
-    """Runs `fn()` and turns bad input into a one-line error, exit status 2.
+    """Runs `fn()` and turns kerasrec's argument errors into one line, exit status 2.
 
-    `ValueError` and `kerasrec.data.DataUnavailableError` are the errors a
-    user can fix from the command line, so they are printed without a
-    traceback (set `KERASREC_DEBUG=1` to see it).
+    `ArgumentError` and `kerasrec.data.DataUnavailableError` are the errors
+    a user fixes from the command line, so they are printed without a
+    traceback (set `KERASREC_DEBUG=1` to see it). Any other exception,
+    a `ValueError` from inside Keras included, keeps its traceback.
     """
     from kerasrec.data import DataUnavailableError
 
     try:
         fn()
-    except (ValueError, DataUnavailableError) as e:
+    except (ArgumentError, DataUnavailableError) as e:
         if os.environ.get("KERASREC_DEBUG"):
             raise
         print(f"error: {e}", file=sys.stderr)

@@ -71,7 +71,7 @@ def _network_available(timeout=3.0):
 
 
 def _unknown_name_error(name):
-    return ValueError(
+    return ArgumentError(
         f"Unknown dataset name. Received: name={name!r}. Embedded datasets "
         f"(work offline): {list(EMBEDDED)} (with configs `shapes/source`, "
         "`shapes/similar`, `shapes/different`); `folder:PATH` loads your own "
