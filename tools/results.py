@@ -82,7 +82,11 @@ def _load(path):
 
 
 def _value(v):
-    return f"{v:.4g}" if isinstance(v, float) else str(v)
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    if isinstance(v, list) and v and all(isinstance(x, float) for x in v):
+        return ", ".join(f"{x:.4g}" for x in v)
+    return "n/a" if v is None else str(v)
 
 
 def render_results():
@@ -108,6 +112,9 @@ def render_results():
             f"- Lecture section: {header['Lecture section']}",
             f"- Command: `{recipe} {' '.join(args)}` (`make results ONLY={name}`)",
             f"- Machine: {r['machine']}",
+            *([f"- Seeds: {', '.join(map(str, r['seeds']))} (each comparison is mean ± sd "
+               "over them; it holds only when the difference exceeds the sum of the sds)"]
+              if len(r.get("seeds") or []) > 1 else []),
             f"- Date: {r['finished']}; took {r['seconds']:.0f} s"
             + (" (a rerun in the same folder: work saved by earlier runs was reused)"
                if r.get("resumed") else ""),
