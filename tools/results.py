@@ -8,6 +8,12 @@ numbers in RESULTS.md are read from the `results.json` files those runs
 wrote, never typed. The README's results table (between the
 `<!-- results:begin -->` and `<!-- results:end -->` markers) is rewritten
 from the same files.
+
+Each finished entry's `results.json` is also copied to
+`tools/results/<entry>.json`, which is committed: a fresh clone rewrites
+RESULTS.md from those without rerunning anything, and `ONLY=<entry>` keeps
+every other entry as it was. An entry with neither keeps its section of the
+existing RESULTS.md (and its README row) unchanged.
 """
 
 import argparse
@@ -24,6 +30,7 @@ sys.path.insert(0, ROOT)
 from kerasrec import runs  # noqa: E402
 
 OUT = os.path.join("runs", "results")
+KEPT = os.path.join("tools", "results")  # committed copies of each entry's results.json
 
 # entry -> (recipe file, arguments). Full size: no --quick.
 ENTRIES = {
@@ -68,12 +75,16 @@ def run_entry(name):
     start = time.time()
     subprocess.run(cmd, cwd=ROOT, check=True)
     print(f"== {name}: {time.time() - start:.0f} s", flush=True)
+    with open(os.path.join(ROOT, out, "results.json")) as f:
+        runs.write_atomic(os.path.join(ROOT, KEPT, f"{name}.json"), f.read())
 
 
 def run_bench():
     cmd = [sys.executable, "bench/run.py", "--out", os.path.join(OUT, BENCH)]
     print(f"== bench: {' '.join(cmd)}", flush=True)
     subprocess.run(cmd, cwd=ROOT, check=True)
+    with open(os.path.join(ROOT, OUT, BENCH, "bench.json")) as f:
+        runs.write_atomic(os.path.join(ROOT, KEPT, f"{BENCH}.json"), f.read())
 
 
 def _load(path):
@@ -99,10 +110,17 @@ def render_results():
         "",
     ]
     readme_rows = []
+    old_sections, old_rows = _existing_sections()
     for name, (recipe, args) in ENTRIES.items():
-        path = os.path.join(OUT, name, "results.json")
+        path = os.path.join(KEPT, f"{name}.json")
         if not os.path.exists(os.path.join(ROOT, path)):
-            lines += [f"## {name}", "", f"Not run yet: `make results ONLY={name}`.", ""]
+            path = os.path.join(OUT, name, "results.json")
+        if not os.path.exists(os.path.join(ROOT, path)):
+            if name in old_sections:
+                lines += old_sections[name]
+                readme_rows += old_rows.get(name, [])
+            else:
+                lines += [f"## {name}", "", f"Not run yet: `make results ONLY={name}`.", ""]
             continue
         r = _load(path)
         header = recipe_header(recipe)
@@ -136,8 +154,12 @@ def render_results():
         readme_rows.append(
             f"| {header['Title']} | {header['Lecture section']} | `{header['Run']}` | {r['headline']} |"
         )
-    bench_path = os.path.join(OUT, BENCH, "bench.json")
-    if os.path.exists(os.path.join(ROOT, bench_path)):
+    bench_path = os.path.join(KEPT, f"{BENCH}.json")
+    if not os.path.exists(os.path.join(ROOT, bench_path)):
+        bench_path = os.path.join(OUT, BENCH, "bench.json")
+    if not os.path.exists(os.path.join(ROOT, bench_path)) and BENCH in old_sections:
+        lines += old_sections[BENCH]
+    elif os.path.exists(os.path.join(ROOT, bench_path)):
         b = _load(bench_path)
         sys.path.insert(0, os.path.join(ROOT, "bench"))
         from run import format_table
@@ -152,6 +174,37 @@ def render_results():
             "",
         ]
     return "\n".join(lines), readme_rows
+
+
+def _existing_sections():
+    """The sections of the current RESULTS.md and README rows, by entry name.
+
+    Kept for entries whose results.json is not on this machine, so that
+    `ONLY=<entry>` on a fresh clone does not wipe the others.
+    """
+    sections, rows = {}, {}
+    try:
+        with open(os.path.join(ROOT, "RESULTS.md")) as f:
+            text = f.read()
+        with open(os.path.join(ROOT, "README.md")) as f:
+            readme = f.read()
+    except FileNotFoundError:
+        return sections, rows
+    current = None
+    for line in text.splitlines():
+        if line.startswith("## "):
+            name = line[3:].split(":")[0].strip()
+            current = name if name in ENTRIES else (BENCH if name.startswith("Benchmarks") else None)
+            if current:
+                sections[current] = []
+        if current:
+            sections[current].append(line)
+    for name, (recipe, _) in ENTRIES.items():
+        if name in sections:
+            headline = next((l[2:-2] for l in sections[name] if l.startswith("**")), None)
+            rows[name] = [l for l in readme.splitlines()
+                          if l.startswith("| ") and headline and l.endswith(f"| {headline} |")]
+    return sections, rows
 
 
 def update_readme(rows):
