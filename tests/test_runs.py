@@ -321,32 +321,3 @@ def test_repeat_runs_each_seed_once(tmp_path):
     assert values[1]["r"] == float(np.random.rand())
     rerun = runs.start("r", _args("--seeds", "3", "--seed", "5", "--out", out))
     assert rerun.repeat("fit", lambda s: pytest.fail("re-ran"), epochs=1) == values
-
-
-def test_mean_sd_and_format():
-    stats = runs.mean_sd([0.70, 0.72, 0.74])
-    assert stats["mean"] == pytest.approx(0.72) and stats["sd"] == pytest.approx(0.02)
-    assert runs.format_mean_sd([0.70, 0.72, 0.74]) == "72.0 ± 2.0% (70.0, 72.0, 74.0)"
-    assert runs.format_mean_sd([0.5]) == "50.0% (1 seed)"
-    assert runs.mean_sd([1.0, None])["mean"] is None
-    with pytest.raises(runs.ArgumentError, match="`values`"):
-        runs.mean_sd([])
-
-
-@pytest.mark.parametrize(
-    "a, b, holds",
-    [
-        ([0.80, 0.82, 0.84], [0.70, 0.72, 0.74], True),  # 10 points apart, spread 4
-        ([0.74, 0.78, 0.82], [0.70, 0.72, 0.74], False),  # 6 apart, spread 6: not beyond it
-        ([0.70, 0.72, 0.74], [0.80, 0.82, 0.84], False),  # worse
-        ([0.90], [0.10], False),  # one seed: no spread, a smoke test
-    ],
-)
-def test_compare_holds_only_beyond_the_spread(a, b, holds):
-    comparison = runs.compare(a, b, names=("tuned", "baseline"))
-    assert comparison.holds is holds
-    assert comparison.evidence.startswith("tuned ")
-
-
-def test_compare_lower_is_better_for_a_loss():
-    assert runs.compare([0.1, 0.11, 0.12], [0.3, 0.31, 0.32], higher_is_better=False).holds
