@@ -5,6 +5,11 @@ significantly within ~100 iterations, on all the data"): run
 `kerasrec.callbacks.LRFinder` over a short `fit()` of the caller's compiled
 model, put the weights back, and return the curve and the suggested learning
 rate as an `LRRangeResult`, optionally with its plot.
+
+`smooth(values, beta, bias_correction)` is the exponential moving average
+the test smooths its losses with (defined with `LRFinder`, in
+`kerasrec/callbacks/lr_finder.py`), for any other curve, such as the batch
+losses of `kerasrec.callbacks.BatchLoss`.
 """
 
 import dataclasses
@@ -13,11 +18,12 @@ import os
 import keras
 
 from kerasrec._checks import ArgumentError
-from kerasrec.callbacks import _SUGGESTION_METHODS
-from kerasrec.callbacks import LRFinder
+from kerasrec.callbacks.lr_finder import _SUGGESTION_METHODS
+from kerasrec.callbacks.lr_finder import LRFinder
+from kerasrec.callbacks.lr_finder import smooth
 from kerasrec.schedules import check_settable_learning_rate
 
-__all__ = ["LRRangeResult", "lr_range_test"]
+__all__ = ["LRRangeResult", "lr_range_test", "smooth"]
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """Datasets: embedded offline TFDS builders and the one input pipeline."""
 
 from kerasrec.data.digits import Digits
+from kerasrec.data.noise import label_noise
 from kerasrec.data.pipeline import (
     DATA_DIR_ENV,
     EMBEDDED,

@@ -1,28 +1,20 @@
-"""Tests for kerasrec.callbacks.
+"""Tests for kerasrec.callbacks.prechelt (`PrecheltStopping`, `prechelt_stop_epochs`).
 
-Hooks are called directly on a tiny model with hand-made logs, plus one short
-real `fit()` per callback.
+Hooks are called directly on a tiny model with hand-made logs, plus short
+real `fit()` runs.
 """
 
-import csv
 import inspect
-import math
 import os
+import warnings
 
 import keras
 import numpy as np
 import pytest
 
-import tensorflow as tf
-
-from kerasrec import callbacks
-from kerasrec.callbacks import LearningRateLogger
 from kerasrec.callbacks import PrecheltStopping
 from kerasrec.callbacks import prechelt_stop_epochs
-from kerasrec.schedules import StepDecay
-from kerasrec.schedules import Warmup
-
-CosineDecay = keras.optimizers.schedules.CosineDecay
+from kerasrec.callbacks.prechelt import _resolve_mode
 
 
 def tiny_model(learning_rate=0.1, jit_compile="auto"):
@@ -40,106 +32,6 @@ def tiny_data(n=32, seed=0):
     x = rng.normal(size=(n, 2)).astype("float32")
     y = (x @ np.array([[1.0], [-2.0]])).astype("float32")
     return x, y
-
-
-# ---------------------------------------------------------------------------
-# LearningRateLogger.
-
-
-def test_learning_rate_logger_hook_reads_current_iterations():
-    model = tiny_model(StepDecay(0.1, [3], factor=0.5))
-    model.optimizer.build(model.trainable_variables)
-    logger = LearningRateLogger()
-    logger.set_model(model)
-
-    model.optimizer.iterations.assign(2)
-    logs = {"loss": 1.0}
-    logger.on_epoch_end(0, logs)
-    assert logs == {"loss": 1.0, "learning_rate": pytest.approx(0.1)}
-    assert type(logs["learning_rate"]) is float
-
-    model.optimizer.iterations.assign(3)  # schedule(iterations): next update
-    logs = {}
-    logger.on_epoch_end(1, logs)
-    assert logs["learning_rate"] == pytest.approx(0.05)
-
-
-def test_learning_rate_logger_hook_float_and_existing_entry():
-    model = tiny_model(0.05)
-    logger = LearningRateLogger()
-    logger.set_model(model)
-    logs = {}
-    logger.on_epoch_end(0, logs)
-    assert logs["learning_rate"] == pytest.approx(0.05)
-    # An entry written by ReduceLROnPlateau / LearningRateScheduler stays.
-    logs = {"learning_rate": 0.5}
-    logger.on_epoch_end(0, logs)
-    assert logs["learning_rate"] == 0.5
-
-
-def test_plain_fit_does_not_log_learning_rate():
-    # Pins the Keras behaviour that makes LearningRateLogger necessary.
-    x, y = tiny_data(16)
-    history = tiny_model().fit(x, y, batch_size=8, epochs=1, verbose=0)
-    assert "learning_rate" not in history.history
-
-
-@pytest.mark.parametrize(
-    "learning_rate, expected",
-    [
-        (0.05, [0.05, 0.05, 0.05]),
-        # 4 steps per epoch: logged at iterations 4, 8, 12.
-        (StepDecay(0.1, [4, 10], factor=0.5), [0.05, 0.05, 0.025]),
-        (
-            Warmup(CosineDecay(0.1, 8), warmup_steps=6),
-            [
-                0.1 * 4 / 6,  # warming up
-                0.1 * 0.5 * (1 + math.cos(math.pi * 2 / 8)),
-                0.1 * 0.5 * (1 + math.cos(math.pi * 6 / 8)),
-            ],
-        ),
-    ],
-    ids=["float", "step_decay", "warmup_cosine"],
-)
-def test_learning_rate_logger_fit(tmp_path, learning_rate, expected):
-    x, y = tiny_data(32)
-    model = tiny_model(learning_rate, jit_compile=True)
-    log_file = tmp_path / "log.csv"
-    history = model.fit(
-        x,
-        y,
-        batch_size=8,
-        epochs=3,
-        verbose=0,
-        callbacks=[
-            LearningRateLogger(),
-            keras.callbacks.CSVLogger(str(log_file)),
-        ],
-    )
-    assert int(model.optimizer.iterations.numpy()) == 12
-    assert history.history["learning_rate"] == pytest.approx(expected, rel=1e-6)
-    with open(log_file) as f:
-        rows = list(csv.DictReader(f))
-    assert [float(r["learning_rate"]) for r in rows] == pytest.approx(
-        expected, rel=1e-6
-    )
-
-
-def test_learning_rate_logger_keeps_reduce_lr_on_plateau_value():
-    # ReduceLROnPlateau logs the learning rate of the epoch and then reduces
-    # it; a logger placed after it must not log the reduced value.
-    x, y = tiny_data(16)
-    model = tiny_model(0.1)
-    reduce = keras.callbacks.ReduceLROnPlateau(
-        monitor="loss", factor=0.5, patience=0, min_delta=1e9
-    )
-    history = model.fit(
-        x, y, batch_size=8, epochs=3, verbose=0,
-        callbacks=[reduce, LearningRateLogger()],
-    )
-    assert history.history["learning_rate"] == pytest.approx([0.1, 0.1, 0.05])
-    assert float(model.optimizer.learning_rate) == pytest.approx(0.025)
-
 
 # ---------------------------------------------------------------------------
 # Prechelt's criteria on a hand-computed synthetic curve (strips of 5).
@@ -323,6 +215,195 @@ def test_prechelt_stopping_fit():
     assert restored < val[-1]
 
 
+
+
+def test_best_weights_come_from_keras_early_stopping():
+    # The best weights are kept by a keras.callbacks.EarlyStopping inside,
+    # which never stops training by itself.
+    callback = PrecheltStopping("GL", alpha=20.0)
+    drive(callback)
+    assert isinstance(callback._keeper, keras.callbacks.EarlyStopping)
+    assert callback._keeper.best_epoch == callback.best_epoch == 3
+    assert np.all(callback.best_weights[0] == 3)
+    assert callback.stopped_epoch is None and callback._keeper.stopped_epoch == 0
+
+
+def test_restore_best_weights_false_keeps_the_last_weights():
+    callback = PrecheltStopping("UP", strips=2, restore_best_weights=False)
+    model = drive(callback)
+    assert callback.stopped_epoch == 14 and callback.best_epoch == 3
+    assert callback.best_weights is None
+    assert np.all(model.get_weights()[0] == 14)
+
+
+def test_a_nan_first_epoch_is_never_the_best():
+    callback = PrecheltStopping("GL", alpha=50.0)
+    model = drive(callback, val=[float("nan"), 0.9, 0.8, 0.85], train=[1.0] * 4)
+    assert [e["improved"] for e in callback.trace] == [False, True, True, False]
+    assert callback.best_epoch == 2
+    assert np.all(model.get_weights()[0] == 2)
+
+
+# ---------------------------------------------------------------------------
+# Monitors to maximize: `mode`.
+
+# A steadily improving validation accuracy (and a falling training loss).
+RISING_ACCURACY = [0.50, 0.60, 0.68, 0.74, 0.79, 0.83, 0.86, 0.88, 0.90, 0.91]
+FALLING_LOSS = [2.0, 1.6, 1.3, 1.1, 0.95, 0.85, 0.78, 0.72, 0.68, 0.65]
+# Peaks at epoch 5, then falls: 1 - accuracy is the classification error.
+PEAKED_ACCURACY = [0.50, 0.70, 0.80, 0.85, 0.88, 0.90, 0.89, 0.87, 0.86, 0.84,
+                   0.83, 0.82, 0.81, 0.80, 0.79]
+
+
+def drive_accuracy(callback, accuracy, loss=None, model=None):
+    loss = loss or [1.0 / (i + 1) for i in range(len(accuracy))]
+    model = model or tiny_model()
+    callback.set_model(model)
+    callback.on_train_begin()
+    for epoch, (a, t) in enumerate(zip(accuracy, loss)):
+        kernel, bias = model.get_weights()
+        model.set_weights([np.full_like(kernel, epoch), np.full_like(bias, epoch)])
+        callback.on_epoch_end(epoch, {"loss": t, "val_accuracy": a,
+                                      "val_error": 1.0 - a})
+        if model.stop_training:
+            break
+    callback.on_train_end()
+    return model
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"criterion": "GL"}, {"criterion": "PQ", "strip_length": 2},
+     {"criterion": "UP", "strips": 1, "strip_length": 2}],
+    ids=["GL", "PQ", "UP"],
+)
+def test_regression_no_stop_on_a_rising_accuracy(kwargs):
+    # Regression: PrecheltStopping had no `mode` and took every monitor for
+    # an error, so on a steadily improving val_accuracy GL stopped at epoch
+    # 1 (accuracy 0.6 read as a 20% "generalization loss" over 0.5).
+    callback = PrecheltStopping(monitor="val_accuracy", **kwargs)
+    model = drive_accuracy(callback, RISING_ACCURACY, FALLING_LOSS)
+    assert callback.resolved_mode == "max"
+    assert callback.stopped_epoch is None
+    assert len(callback.trace) == len(RISING_ACCURACY)
+    assert all(e["improved"] for e in callback.trace)
+    assert callback.best_epoch == len(RISING_ACCURACY) - 1
+    assert np.all(model.get_weights()[0] == len(RISING_ACCURACY) - 1)
+    assert prechelt_stop_epochs(RISING_ACCURACY, FALLING_LOSS, mode="max",
+                                strip_length=2, strips_up=1) == {
+        "GL": None, "PQ": None, "UP": None}
+
+
+def test_mode_min_on_an_accuracy_is_the_old_defect():
+    # What the defect did: read as an error, the rising accuracy "gets worse".
+    callback = PrecheltStopping("GL", monitor="val_accuracy", mode="min")
+    drive_accuracy(callback, RISING_ACCURACY, FALLING_LOSS)
+    assert callback.stopped_epoch == 1 and callback.best_epoch == 0
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"criterion": "GL", "alpha": 5.0}, {"criterion": "GL", "alpha": 50.0},
+     {"criterion": "PQ", "alpha": 0.1}, {"criterion": "UP", "strips": 2}],
+)
+def test_max_monitor_stops_where_its_error_rate_does(kwargs):
+    # mode="max" runs the criteria on E = 1 - value: monitoring val_accuracy
+    # is monitoring the classification error val_error = 1 - val_accuracy.
+    on_accuracy = PrecheltStopping(monitor="val_accuracy", **kwargs)
+    on_error = PrecheltStopping(monitor="val_error", **kwargs)
+    drive_accuracy(on_accuracy, PEAKED_ACCURACY)
+    drive_accuracy(on_error, PEAKED_ACCURACY)
+    assert on_accuracy.resolved_mode == "max" and on_error.resolved_mode == "min"
+    assert on_accuracy.stopped_epoch == on_error.stopped_epoch
+    assert on_accuracy.best_epoch == on_error.best_epoch == 5
+    assert [e["E_va"] for e in on_accuracy.trace] == pytest.approx(
+        [1.0 - a for a in PEAKED_ACCURACY[: len(on_accuracy.trace)]], rel=1e-12)
+    offline = prechelt_stop_epochs(
+        PEAKED_ACCURACY, [1.0 / (i + 1) for i in range(len(PEAKED_ACCURACY))],
+        alpha_gl=kwargs.get("alpha", 5.0), alpha_pq=kwargs.get("alpha", 3.0),
+        strips_up=kwargs.get("strips", 3), mode="max")
+    assert offline[kwargs["criterion"]] == on_accuracy.stopped_epoch
+
+
+def test_gl_on_accuracy_hand_computed():
+    # E_opt = 1 - 0.90 = 0.10 at epoch 5; epoch 6: E = 0.11, GL = 10% > 5.
+    callback = PrecheltStopping("GL", alpha=5.0, monitor="val_accuracy")
+    drive_accuracy(callback, PEAKED_ACCURACY)
+    assert callback.stopped_epoch == 6
+    assert callback.trace[6]["GL"] == pytest.approx(100 * (0.11 / 0.10 - 1))
+
+
+def test_pq_training_monitor_to_maximize_uses_its_error_rate():
+    callback = PrecheltStopping("PQ", strip_length=2, monitor="val_loss",
+                                train_monitor="accuracy")
+    model = tiny_model()
+    callback.set_model(model)
+    callback.on_train_begin()
+    callback.on_epoch_end(0, {"val_loss": 1.0, "accuracy": 0.6})
+    callback.on_epoch_end(1, {"val_loss": 1.1, "accuracy": 0.8})
+    assert [e["E_tr"] for e in callback.trace] == pytest.approx([0.4, 0.2])
+    assert callback.trace[1]["P"] == pytest.approx(1000 * (0.6 / (2 * 0.2) - 1))
+
+
+def compiled(metrics):
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(3)])
+    model.compile(optimizer="sgd", loss="mse", metrics=metrics)
+    x = np.zeros((4, 2), "float32")
+    model.evaluate(x, np.zeros((4, 3), "float32"), verbose=0)  # builds the metrics
+    return model
+
+
+def test_resolve_mode_follows_keras_then_the_name():
+    model = compiled([keras.metrics.MeanSquaredError(name="acc_mse"),
+                      keras.metrics.AUC(name="auc")])
+    # Keras's own rule first: a loss goes down, a metric its declared way.
+    assert _resolve_mode("val_loss", "auto", model) == "min"
+    assert _resolve_mode("val_auc", "auto", model) == "max"
+    assert _resolve_mode("val_acc_mse", "auto", model) == "min"  # not by name
+    # Where Keras cannot tell, the name: "acc" or "auc" up, else an error.
+    assert _resolve_mode("val_acc_mse", "auto") == "max"
+    assert _resolve_mode("val_accuracy", "auto") == "max"
+    assert _resolve_mode("val_error", "auto", model) == "min"
+    assert _resolve_mode("val_error", "max", model) == "max"
+    with pytest.raises(ValueError, match="Argument `mode` must be one of"):
+        _resolve_mode("val_loss", "up")
+
+
+def test_max_monitor_outside_unit_interval_warns():
+    callback = PrecheltStopping(monitor="val_psnr", mode="max")
+    callback.set_model(tiny_model())
+    callback.on_train_begin()
+    with pytest.warns(UserWarning, match=r"1 - val_psnr.*\[0, 1\]"):
+        callback.on_epoch_end(0, {"loss": 1.0, "val_psnr": 25.0})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # once per fit() only
+        callback.on_epoch_end(1, {"loss": 1.0, "val_psnr": 26.0})
+    with pytest.warns(UserWarning, match=r"\[0, 1\]"):
+        prechelt_stop_epochs([25.0, 26.0], mode="max")
+
+
+def test_prechelt_stopping_fit_on_val_accuracy():
+    # A real fit with `accuracy` compiled: mode="auto" reads Keras's rule.
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 2)).astype("float32")
+    y = (x[:, 0] > 0).astype("int32")
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2, activation="softmax")])
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    callback = PrecheltStopping("UP", strips=1, strip_length=2, monitor="val_accuracy")
+    history = model.fit(x[:32], y[:32], batch_size=8, epochs=8, verbose=0,
+                        validation_data=(x[32:], y[32:]), callbacks=[callback]).history
+    accuracy = history["val_accuracy"]
+    assert callback.resolved_mode == "max"
+    assert callback.stopped_epoch == prechelt_stop_epochs(
+        accuracy, history["loss"], strips_up=1, strip_length=2, mode="max")["UP"]
+    best = int(np.argmax(accuracy))  # the first of the highest
+    assert callback.best_epoch == best
+    restored = model.evaluate(x[32:], y[32:], verbose=0)[1]
+    assert restored == pytest.approx(accuracy[best])
+
+
 # ---------------------------------------------------------------------------
 # Configs and bad input.
 
@@ -330,13 +411,12 @@ def test_prechelt_stopping_fit():
 @pytest.mark.parametrize(
     "callback",
     [
-        LearningRateLogger(),
         PrecheltStopping(),
         PrecheltStopping("UP", strip_length=4, strips=2, monitor="val_mae",
                          train_monitor="mae", restore_best_weights=False,
-                         filepath="m.keras", verbose=1),
+                         filepath="m.keras", verbose=1, mode="min"),
     ],
-    ids=["logger", "prechelt_default", "prechelt_up"],
+    ids=["prechelt_default", "prechelt_up"],
 )
 def test_callback_config_round_trip(callback):
     config = callback.get_config()
@@ -361,11 +441,13 @@ BAD_INPUTS = [
     (lambda: PrecheltStopping(strip_length=0), "`strip_length`"),
     (lambda: PrecheltStopping(strip_length=2.5), "`strip_length`"),
     (lambda: PrecheltStopping(filepath="best.h5"), "`filepath`"),
+    (lambda: PrecheltStopping(mode="up"), "Argument `mode` must be one of"),
     (lambda: prechelt_stop_epochs([1.0, 2.0], [1.0]), "`train_losses`"),
     (lambda: prechelt_stop_epochs([1.0], alpha_gl=0.0), "`alpha_gl`"),
     (lambda: prechelt_stop_epochs([1.0], alpha_pq=-1.0), "`alpha_pq`"),
     (lambda: prechelt_stop_epochs([1.0], strips_up=0), "`strips_up`"),
     (lambda: prechelt_stop_epochs([1.0], strip_length=0), "`strip_length`"),
+    (lambda: prechelt_stop_epochs([1.0], mode="auto"), "Argument `mode` must be one of"),
 ]
 
 
@@ -382,28 +464,3 @@ def test_missing_monitor_warns_and_does_nothing():
     with pytest.warns(UserWarning, match="val_loss"):
         callback.on_epoch_end(0, {"loss": 1.0})
     assert callback.trace == [] and callback.best_epoch is None
-
-
-def test_batch_loss_recovers_each_batch_loss_from_the_running_mean():
-    rng = np.random.default_rng(0)
-    x = rng.random((1000, 8), dtype=np.float32)
-    y = rng.integers(0, 3, 1000)
-    batches = tf.data.Dataset.from_tensor_slices((x, y)).batch(64)  # last batch: 40
-    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(3, activation="softmax")])
-    # A zero learning rate keeps the weights, so every batch can be evaluated after.
-    model.compile(optimizer=keras.optimizers.SGD(0.0), loss="sparse_categorical_crossentropy")
-    recorder = callbacks.BatchLoss(batch_size=64, num_examples=1000)
-    model.fit(batches.repeat(), epochs=1, steps_per_epoch=40, shuffle=False, verbose=0,
-              callbacks=[recorder])
-    per_batch = [float(model.evaluate(xb, yb, verbose=0)) for xb, yb in batches]
-    expected = (per_batch * 3)[:40]  # 16 batches per pass, wrapped around
-    np.testing.assert_allclose(recorder.losses, expected, rtol=1e-4)
-
-
-def test_batch_loss_validates_and_round_trips():
-    with pytest.raises(ValueError, match="`batch_size`"):
-        callbacks.BatchLoss(0, 10)
-    with pytest.raises(ValueError, match="`num_examples`"):
-        callbacks.BatchLoss(8, -1)
-    recorder = callbacks.BatchLoss(8, 100)
-    assert callbacks.BatchLoss.from_config(recorder.get_config()).get_config() == {"batch_size": 8, "num_examples": 100}

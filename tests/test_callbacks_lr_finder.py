@@ -1,8 +1,8 @@
-"""Tests for kerasrec.callbacks.LRFinder and kerasrec.lr_range.
+"""Tests for kerasrec.callbacks.lr_finder (`LRFinder` and `smooth`).
 
 Hooks are called directly on a tiny model with hand-made logs (as Keras's own
-callback tests do), plus short real `fit()` runs on synthetic data and one on
-`digits`.
+callback tests do), plus short real `fit()` runs on synthetic data.
+`tests/test_lr_range.py` tests `kerasrec.lr_range.lr_range_test`.
 """
 
 import json
@@ -11,12 +11,10 @@ import math
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
-from kerasrec import data, models
 from kerasrec.callbacks import LRFinder
-from kerasrec.lr_range import LRRangeResult, lr_range_test
-from kerasrec.plots import plot_lr_range_test
+from kerasrec.callbacks.lr_finder import smooth
+from kerasrec.lr_range import smooth as lr_range_smooth
 
 
 def tiny_model(learning_rate=0.01, momentum=0.0, batch_norm=False, **compile_kwargs):
@@ -435,88 +433,67 @@ def test_config_round_trip():
     }
 
 
+
+
 # ---------------------------------------------------------------------------
-# lr_range_test() and its plot.
+# smooth(), the one moving average.
 
 
-def tiny_dataset(n=40, batch_size=8):
-    x, y = tiny_data(n)
-    return tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size)
+def reference_without_bias_correction(values, beta):
+    """The plain exponential moving average from 0, in plain Python."""
+    out, average = [], 0.0
+    for value in values:
+        average = beta * average + (1 - beta) * value
+        out.append(average)
+    return out
 
 
-def test_lr_range_test_rejects_bad_input():
-    dataset = tiny_dataset()
-    uncompiled = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
-    with pytest.raises(ValueError, match="must be compiled"):
-        lr_range_test(uncompiled, dataset)
-    scheduled = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
-    scheduled.compile(
-        optimizer=keras.optimizers.SGD(keras.optimizers.schedules.ExponentialDecay(0.1, 10, 0.5)),
-        loss="mse",
-    )
-    with pytest.raises(ValueError, match="lr_range_test sets the optimizer's learning rate"):
-        lr_range_test(scheduled, dataset)
-    x, y = tiny_data()
-    with pytest.raises(ValueError, match="Argument `dataset` must be a batched tf.data.Dataset"):
-        lr_range_test(tiny_model(), (x, y))
-    with pytest.raises(ValueError, match="Argument `method` must be one of"):
-        lr_range_test(tiny_model(), dataset, method="lowest")
-    with pytest.raises(ValueError, match="Argument `max_learning_rate` must be >"):
-        lr_range_test(tiny_model(), dataset, min_learning_rate=1.0, max_learning_rate=0.5)
+CURVES = [
+    [2.3, 2.1, 2.4, 1.9, 1.7, 1.8, 1.2, 1.1, 1.3, 0.9],
+    [5.0],
+    list(np.random.default_rng(0).normal(1.0, 0.3, 200)),
+]
 
 
-def test_lr_range_test_too_few_points_still_plots(tmp_path):
-    # Starting far too high, the loss never falls: no suggestion, but the plot.
-    path = tmp_path / "curve.png"
-    with pytest.raises(ValueError, match="too few points"):
-        lr_range_test(tiny_model(), tiny_dataset(), min_learning_rate=5.0,
-                      max_learning_rate=1e3, num_steps=20, smoothing=0.0, plot_path=path)
-    assert path.stat().st_size > 0
+@pytest.mark.parametrize("beta", [0.0, 0.5, 0.9, 0.98])
+@pytest.mark.parametrize("values", CURVES, ids=["ten", "one", "noisy_200"])
+def test_smooth_matches_plain_python_references(values, beta):
+    assert smooth(values, beta=beta) == pytest.approx(
+        reference_smoothing(values, beta), rel=1e-12)
+    assert smooth(values, beta=beta, bias_correction=False) == pytest.approx(
+        reference_without_bias_correction(values, beta), rel=1e-12)
+    assert all(type(v) is float for v in smooth(values, beta=beta))
 
 
-def test_lr_range_result_to_dict_is_json():
-    result = LRRangeResult(0.1, (0.01, 0.1), (2.0, 1.0), (2.0, 1.5), True, "steepest",
-                           "diverged")
-    d = result.to_dict()
-    assert d == {
-        "suggested_learning_rate": 0.1, "learning_rates": [0.01, 0.1], "losses": [2.0, 1.0],
-        "smoothed_losses": [2.0, 1.5], "stopped_early": True, "method": "steepest",
-        "stop_reason": "diverged",
-    }
-    json.dumps(d)
-    with pytest.raises(Exception):
-        result.method = "minimum"  # frozen
+def test_smooth_properties():
+    assert smooth([]) == []
+    assert smooth([3.0, 3.0, 3.0], beta=0.9) == pytest.approx([3.0] * 3, rel=1e-12)
+    # Without the bias correction the start is pulled towards 0.
+    assert smooth([3.0, 3.0], beta=0.9, bias_correction=False) == pytest.approx([0.3, 0.57])
+    assert smooth([1.0, 2.0], beta=0.0) == [1.0, 2.0]
+    assert smooth([1.0, 2.0]) == smooth([1.0, 2.0], beta=0.98)  # LRFinder's default
+    nan = smooth([1.0, float("nan"), 1.0], beta=0.5)
+    assert nan[0] == 1.0 and all(math.isnan(v) for v in nan[1:])
+    assert smooth(np.array([1.0, 2.0]), beta=0.5) == pytest.approx([1.0, 2.0 - 1.0 / 3])
+    assert lr_range_smooth is smooth
 
 
-def test_plot_lr_range_test_rejects_bad_curves(tmp_path):
-    with pytest.raises(ValueError, match="same length"):
-        plot_lr_range_test([0.1, 1.0], [1.0], [1.0], tmp_path / "a.png")
-    with pytest.raises(ValueError, match="finite learning rates > 0"):
-        plot_lr_range_test([0.1, 1.0], [1.0, 2.0], [1.0, 1.5], tmp_path / "a.png",
-                           suggested_learning_rate=0.0)
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"beta": 1.0}, r"Argument `beta` must be a number in \[0, 1\)"),
+        ({"beta": -0.1}, r"Argument `beta` must be a number in \[0, 1\)"),
+        ({"beta": float("nan")}, "Argument `beta`"),
+        ({"bias_correction": 1}, "Argument `bias_correction` must be a bool"),
+    ],
+)
+def test_smooth_rejects_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        smooth([1.0], **kwargs)
 
 
-def test_digits_suggestion_is_sane_and_trains(tmp_path):
-    # SGD + momentum on a small MLP over the real digits: the suggested
-    # learning rate lies in the usual range for this optimizer, and training
-    # from the same initial weights at that rate cuts the loss by more than
-    # half in two epochs (chance is ln(10) = 2.30).
-    train, _, _, info = data.load("digits", batch_size=32)
-    model = models.build_mlp(info.input_shape, info.num_classes, hidden_units=(64,))
-    model.compile(optimizer=keras.optimizers.SGD(0.01, momentum=0.9),
-                  loss="sparse_categorical_crossentropy")
-    weights = [w.copy() for w in model.get_weights()]
-    plot = tmp_path / "lr_range_test.png"
-    result = lr_range_test(model, train, min_learning_rate=1e-5, max_learning_rate=10.0,
-                           num_steps=100, smoothing=0.9, plot_path=plot)
-    assert plot.stat().st_size > 0
-    assert 1e-4 <= result.suggested_learning_rate <= 1.0, result.suggested_learning_rate
-    # The sweep went past the learning rates where the loss stops improving.
-    assert result.smoothed_losses[-1] > 2 * min(result.smoothed_losses)
-    assert_same(model.get_weights(), weights)
-    assert float(model.optimizer.learning_rate) == np.float32(0.01)
-    before = model.evaluate(train, verbose=0)
-    model.optimizer.learning_rate = result.suggested_learning_rate
-    model.fit(train, epochs=2, verbose=0)
-    after = model.evaluate(train, verbose=0)
-    assert after < 0.5 * before, (before, after)
+def test_finder_smooths_with_smooth():
+    losses = [2.3, 2.1, 2.4, 1.9, 1.7, 1.8, 1.2, 1.1, 1.3, 0.9]
+    finder = hooked_finder(num_steps=10, smoothing=0.7, divergence_factor=100.0)
+    feed(finder, losses)
+    assert finder.smoothed_losses == smooth(losses, beta=0.7)  # exactly
