@@ -1,9 +1,12 @@
-"""Tests for kerasrec.tuning (and kerasrec.plots.plot_trials).
+"""Tests for kerasrec.tuning's tuners: resuming, the trial table, early checks.
 
 Searches run a 4-input, 2-unit softmax model on 48 synthetic examples for 2
 epochs (eagerly: no graph tracing for such a model), a few trials each. The
 kill tests run the first half of a search in a subprocess that blocks inside
-a trial, SIGKILL it there, and resume the search in this process.
+a trial, SIGKILL it there, and resume the search in this process. The
+search spaces are tested in test_tuning_space.py, the history and the table
+on their own in test_tuning_table.py, KerasTuner's contract in
+test_tuning_contract.py.
 """
 
 import collections
@@ -11,7 +14,6 @@ import csv
 import gc
 import importlib.util
 import json
-import math
 import os
 import shutil
 import signal
@@ -376,189 +378,8 @@ def test_trial_table_rows_histories_and_files(tmp_path):
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
 
 
-def test_history_hooks_average_executions_and_restart_on_retry(tmp_path):
-    # The tuner's hooks, called as KerasTuner's TunerCallback calls them.
-    tuner = tuning.GridSearch(build_grid, objective="val_accuracy", directory=tmp_path)
-    trial = tuner.oracle.create_trial(tuner.tuner_id)
-    tuner.on_trial_begin(trial)
-    for execution in ([1.0, 0.5], [3.0, float("nan")]):  # executions_per_trial=2
-        for epoch, value in enumerate(execution):
-            tuner.on_epoch_begin(trial, None, epoch)
-            tuner.on_epoch_end(trial, None, epoch, logs={"val_loss": value})
-    (row,) = tuner.trials_table()
-    assert row["history"] == {"val_loss": [2.0, 0.5]}  # NaN left out of the mean
-    assert (row["executions"], row["epochs"], row["status"]) == (2, 2, "RUNNING")
-
-    tuner.on_trial_begin(trial)  # A retry starts the history again.
-    tuner.on_epoch_begin(trial, None, 0)
-    tuner.on_epoch_end(trial, None, 0, logs={"val_loss": 0.25})
-    (row,) = tuner.trials_table()
-    assert row["history"] == {"val_loss": [0.25]} and row["executions"] == 1
-
-
-def test_csv_renames_a_metric_named_like_a_hyperparameter():
-    rows = [{
-        "trial_id": "0", "status": "COMPLETED", "hyperparameters": {"learning_rate": 0.1},
-        "score": 0.5, "best_step": 0, "metrics": {"learning_rate": 0.1, "loss": 1.0},
-        "history": {"learning_rate": [0.1], "loss": [1.0]}, "epochs": 1, "executions": 1,
-        "seconds": 1.0,
-    }]
-    header = tuning._table_csv(rows, ["learning_rate"]).splitlines()[0].split(",")
-    assert header == ["trial_id", "status", "learning_rate", "score", "best_step", "epochs",
-                      "seconds", "loss", "metric_learning_rate", "final_loss",
-                      "final_learning_rate"]
-
-
-# ---------------------------------------------------------------------------
-# Search spaces.
-
-
-def test_log_grid_values():
-    assert tuning.log_grid(1e-3, 1.0, 4) == [0.001, 0.01, 0.1, 1.0]
-    points = tuning.log_grid(1e-6, 1e-2, 5)
-    assert points[0] == 1e-6 and points[-1] == 1e-2
-    ratios = np.diff(np.log(points))
-    np.testing.assert_allclose(ratios, math.log(10), rtol=1e-9)
-    assert tuning.log_grid(0.5, 2.0, 2) == [0.5, 2.0]
-
-
-@pytest.mark.parametrize("low, high, num, name", [
-    (0.0, 1.0, 3, "low"), (-1.0, 1.0, 3, "low"), (1.0, 1.0, 3, "high"),
-    (1.0, 0.1, 3, "high"), (1e-3, 1.0, 1, "num"), (1e-3, 1.0, 0, "num"),
-    (1e-3, 1.0, 2.0, "num"), (1e-3, float("inf"), 3, "high"),
-])
-def test_log_grid_rejects_bad_arguments(low, high, num, name):
-    with pytest.raises(ValueError, match=f"Argument `{name}`"):
-        tuning.log_grid(low, high, num)
-
-
-def test_make_hypermodel_grid_is_exactly_the_log_points():
-    build = tuning.make_hypermodel(tiny_model, learning_rate=(1e-3, 1.0),
-                                   weight_decay=(1e-5, 1e-2), grid_points=4)
-    hp = keras_tuner.HyperParameters()
-    model = build(hp)
-    lr, wd = hp.space
-    assert (lr.name, wd.name) == ("learning_rate", "weight_decay")
-    assert list(lr.values) == [0.001, 0.01, 0.1, 1.0]
-    assert list(wd.values) == [1e-5, 1e-4, 1e-3, 1e-2]
-    # The default is the first point, so the grid adds no extra one.
-    assert lr.default == 0.001 and wd.default == 1e-5
-    assert tuning.grid_size(build) == 16
-    assert isinstance(model.optimizer, keras.optimizers.SGD)
-    assert float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)) == pytest.approx(0.001)
-    assert model.optimizer.weight_decay == pytest.approx(1e-5)
-    assert model.optimizer.momentum == pytest.approx(0.9)
-    assert build.logged_metrics == ("loss", "accuracy")
-
-    # KerasTuner's grid visits the points in increasing order.
-    oracle = tuning.GridSearchOracle(hyperparameters=hp)
-    values = [{"learning_rate": 0.001, "weight_decay": 1e-5}]
-    while (nxt := oracle._get_next_combination(values[-1])) is not None:
-        values.append(dict(nxt))
-    assert len(values) == 16
-    assert [v["learning_rate"] for v in values[::4]] == [0.001, 0.01, 0.1, 1.0]
-    assert [v["weight_decay"] for v in values[:4]] == [1e-5, 1e-4, 1e-3, 1e-2]
-
-
-def test_keras_tuner_grids_a_stepless_log_float_as_unsorted_quantiles():
-    # Why make_hypermodel grids with hp.Choice, and GridSearch warns.
-    hp = keras_tuner.HyperParameters()
-    hp.Float("learning_rate", 1e-3, 1.0, sampling="log")
-    values = list(hp.space[0].values)
-    assert len(values) == 10 and values != sorted(values)
-    assert hp.space[0].default not in values
-    assert tuning.grid_size(hp) == 11
-
-
-def test_grid_search_warns_on_stepless_float(tmp_path):
-    build = tuning.make_hypermodel(tiny_model, weight_decay=None)  # hp.Float, no grid_points
-    with pytest.warns(UserWarning, match="10 quantiles"):
-        tuning.GridSearch(build, objective="val_accuracy", directory=tmp_path)
-
-
-def test_make_hypermodel_random_is_log_uniform_in_range():
-    build = tuning.make_hypermodel(tiny_model, optimizer="adamw", learning_rate=(1e-4, 1e-0),
-                                   weight_decay=(1e-6, 1e-2))
-    hp = keras_tuner.HyperParameters()
-    model = build(hp)
-    assert isinstance(model.optimizer, keras.optimizers.AdamW)
-    lr = hp.space[0]
-    assert isinstance(lr, keras_tuner.engine.hyperparameters.Float)
-    assert (lr.min_value, lr.max_value, lr.sampling) == (1e-4, 1.0, "log")
-    samples = np.array([lr.random_sample(seed) for seed in range(4000)])
-    assert samples.min() >= 1e-4 and samples.max() <= 1.0
-    # Log-uniform: each decade holds a quarter of the samples.
-    counts = np.histogram(np.log10(samples), bins=4, range=(-4, 0))[0] / len(samples)
-    np.testing.assert_allclose(counts, 0.25, atol=0.03)
-
-
-def test_make_hypermodel_fixed_and_absent_weight_decay():
-    hp = keras_tuner.HyperParameters()
-    model = tuning.make_hypermodel(tiny_model, learning_rate=0.05, weight_decay=0.0)(hp)
-    assert hp.values == {"learning_rate": 0.05, "weight_decay": 0.0}
-    assert model.optimizer.weight_decay is None
-    hp = keras_tuner.HyperParameters()
-    model = tuning.make_hypermodel(tiny_model, weight_decay=None, grid_points=3)(hp)
-    assert [p.name for p in hp.space] == ["learning_rate"]
-    assert model.optimizer.weight_decay is None
-
-
-def test_make_hypermodel_warmup_rises_linearly_then_stays_at_the_trials_rate():
-    hp = keras_tuner.HyperParameters()
-    model = tuning.make_hypermodel(tiny_model, learning_rate=0.05, weight_decay=None,
-                                   warmup_steps=10)(hp)
-    schedule = model.optimizer._learning_rate
-    assert isinstance(schedule, keras.optimizers.schedules.LearningRateSchedule)
-    values = [float(schedule(step)) for step in (0, 5, 10, 11, 1000)]
-    np.testing.assert_allclose(values, [0.0, 0.025, 0.05, 0.05, 0.05], rtol=1e-6)
-    # Without warmup the learning rate stays a float variable.
-    model = tuning.make_hypermodel(tiny_model, learning_rate=0.05)(keras_tuner.HyperParameters())
-    assert not isinstance(model.optimizer._learning_rate,
-                          keras.optimizers.schedules.LearningRateSchedule)
-
-
-def test_make_hypermodel_passes_hp_to_a_one_argument_builder():
-    def build_model(hp):
-        units = hp.Choice("units", [2, 4])
-        return keras.Sequential([keras.Input((4,)),
-                                 keras.layers.Dense(units, activation="softmax")])
-
-    hp = keras_tuner.HyperParameters()
-    tuning.make_hypermodel(build_model, grid_points=2)(hp)
-    assert sorted(p.name for p in hp.space) == ["learning_rate", "units", "weight_decay"]
-    assert tuning.grid_size(hp) == 8
-
-
 # ---------------------------------------------------------------------------
 # Bad input.
-
-
-@pytest.mark.parametrize("kwargs, name", [
-    (dict(learning_rate=(1.0, 0.1)), "learning_rate"),  # inverted
-    (dict(learning_rate=(0.1, 0.1)), "learning_rate"),  # empty
-    (dict(learning_rate=(0.0, 1.0)), "learning_rate"),  # not positive
-    (dict(learning_rate=(1e-3, 1.0, 3)), "learning_rate"),
-    (dict(learning_rate=0.0), "learning_rate"),
-    (dict(learning_rate="0.1"), "learning_rate"),
-    (dict(weight_decay=(-1e-4, 1e-2)), "weight_decay"),
-    (dict(weight_decay=(0.0, 1e-2)), "weight_decay"),  # no 0 on a log range
-    (dict(weight_decay=-0.1), "weight_decay"),
-    (dict(grid_points=1), "grid_points"),
-    (dict(grid_points=2.5), "grid_points"),
-    (dict(optimizer="lion"), "optimizer"),
-    (dict(momentum=1.0), "momentum"),
-    (dict(metrics="accuracy"), "metrics"),
-    (dict(warmup_steps=-1), "warmup_steps"),
-    (dict(warmup_steps=2.5), "warmup_steps"),
-])
-def test_make_hypermodel_rejects_bad_arguments(kwargs, name):
-    with pytest.raises(ValueError, match=f"Argument `{name}`"):
-        tuning.make_hypermodel(tiny_model, **kwargs)
-
-
-def test_make_hypermodel_rejects_a_non_callable_builder():
-    with pytest.raises(ValueError, match="Argument `build_model`"):
-        tuning.make_hypermodel(tiny_model())
 
 
 @pytest.mark.parametrize("tuner_class", [tuning.GridSearch, tuning.RandomSearch])
@@ -575,10 +396,17 @@ def test_random_search_needs_a_budget(tmp_path):
                             directory=tmp_path)
 
 
-@pytest.mark.parametrize("objective", ["", "val_", 3, "val_accuracyy", [], ["loss", 2]])
-def test_tuners_reject_malformed_objectives(tmp_path, objective):
-    with pytest.raises(ValueError, match="Argument `objective`"):
-        tuning.GridSearch(build_grid, objective=objective, directory=tmp_path)
+def test_empty_objective_list_is_rejected(tmp_path):
+    # KerasTuner builds an empty MultiObjective; the other malformed
+    # objectives get KerasTuner's own errors (test_tuning_contract.py).
+    with pytest.raises(ValueError, match="Argument `objective`.*non-empty list"):
+        tuning.GridSearch(build_grid, objective=[], directory=tmp_path)
+
+
+def test_grid_search_warns_on_stepless_float(tmp_path):
+    build = tuning.make_hypermodel(tiny_model, weight_decay=None)  # hp.Float, no grid_points
+    with pytest.warns(UserWarning, match="10 quantiles"):
+        tuning.GridSearch(build, objective="val_accuracy", directory=tmp_path)
 
 
 def test_objective_checked_against_make_hypermodel_metrics(tmp_path):
@@ -599,12 +427,23 @@ def test_unlogged_objective_fails_at_the_first_batch(tmp_path):
     assert not os.path.exists(os.path.join(tuner.get_trial_dir(trial.trial_id), "history.json"))
 
 
-def test_validation_objective_without_validation_data_fails_before_training(tmp_path):
+def test_validation_objective_without_validation_data_fails_before_the_first_batch(tmp_path):
+    # The check runs in the first trial's fit(), after KerasTuner has built
+    # the model and copied the callbacks (their errors come first), and
+    # stops the search before any batch is trained.
+    batches = []
+
+    class CountBatches(keras.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            batches.append(batch)
+
     x, y = tiny_data()
     tuner = tuning.GridSearch(build_grid, objective="val_accuracy", directory=tmp_path)
-    with pytest.raises(ValueError, match="validation_data="):
-        tuner.search(x, y, epochs=1, verbose=0)
-    assert tuner.oracle.trials == {}
+    with pytest.raises(ValueError, match="validation_data=") as info:
+        tuner.search(x, y, epochs=1, verbose=0, callbacks=[CountBatches()])
+    assert isinstance(info.value, keras_tuner.errors.FatalError)
+    assert batches == []
+    assert [t.status for t in tuner.oracle.trials.values()] == ["RUNNING"]
 
 
 def test_objective_logged_by_a_user_callback_is_accepted(tmp_path):
