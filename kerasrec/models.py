@@ -22,6 +22,20 @@ def _check_common(input_shape, num_classes):
         )
 
 
+def _check_no_weight_decay(builder, kwargs):
+    """Rejects `weight_decay=` (renamed `l2`) and any other unknown argument."""
+    if "weight_decay" in kwargs:
+        raise ArgumentError(
+            f"Argument `weight_decay` of `{builder}` was renamed `l2`: it is an L2 "
+            "penalty on the kernels (`keras.regularizers.L2`), added to the loss, not "
+            "the optimizer's decoupled weight decay. Pass `l2=` for the penalty, or "
+            "`kerasrec.tuning.make_optimizer(..., weight_decay=...)` for decoupled "
+            f"decay. Received: weight_decay={kwargs['weight_decay']!r}"
+        )
+    if kwargs:
+        raise TypeError(f"{builder}() got unexpected keyword arguments: {sorted(kwargs)}")
+
+
 # BatchNorm's moving statistics follow the weights with momentum 0.9 (PyTorch's
 # default) instead of Keras's 0.99: with 0.99 a short run evaluates with
 # statistics that lag far behind (measured: the CNN on `digits` after 2 quick
@@ -33,8 +47,8 @@ def _bn(name):
     return layers.BatchNormalization(momentum=BN_MOMENTUM, name=name)
 
 
-def _residual_block(x, filters, stride, weight_decay, name):
-    regularizer = keras.regularizers.L2(weight_decay) if weight_decay else None
+def _residual_block(x, filters, stride, l2, name):
+    regularizer = keras.regularizers.L2(l2) if l2 else None
     conv = lambda f, k, s, n: layers.Conv2D(  # noqa: E731
         f, k, strides=s, padding="same", use_bias=False,
         kernel_initializer="he_normal", kernel_regularizer=regularizer, name=n,
@@ -58,9 +72,10 @@ def build_cnn(
     *,
     width=16,
     depth=1,
-    weight_decay=0.0,
+    l2=0.0,
     dropout=0.0,
     name="reference_cnn",
+    **kwargs,
 ):
     """A small ResNet-like CNN with BatchNorm, fast on two CPU cores.
 
@@ -75,12 +90,20 @@ def build_cnn(
         num_classes: number of classes. Defaults to `10`.
         width: filters of the first stage. Defaults to `16`.
         depth: residual blocks per stage. Defaults to `1`.
-        weight_decay: L2 factor on conv kernels (0 disables). Defaults to `0.0`.
+        l2: the factor of an L2 penalty on the conv kernels of the residual
+            blocks, `keras.regularizers.L2(l2)`, added to the loss (0
+            disables). This is not the optimizer's decoupled weight decay
+            (`kerasrec.tuning.make_optimizer(..., weight_decay=...)`, what
+            `kerasrec.playbook` tunes). Defaults to `0.0`.
         dropout: dropout before the classifier. Defaults to `0.0`.
         name: model name. Defaults to `"reference_cnn"`.
 
     Returns:
         An uncompiled `keras.Model` with softmax outputs.
+
+    Raises:
+        ValueError: a bad argument, or `weight_decay=` (the old name of
+            `l2`).
 
     Example:
 
@@ -88,10 +111,11 @@ def build_cnn(
     >>> model.output_shape
     (None, 10)
     """
+    _check_no_weight_decay("build_cnn", kwargs)
     _check_common(input_shape, num_classes)
     check_positive_int("width", width)
     check_positive_int("depth", depth)
-    check_number("weight_decay", weight_decay, 0)
+    check_number("l2", l2, 0)
     check_number("dropout", dropout, 0, 1)
     inputs = keras.Input(shape=tuple(input_shape), name="image")
     x = layers.Rescaling(1.0 / 255, name="rescale")(inputs)
@@ -103,7 +127,7 @@ def build_cnn(
         filters = width * 2**stage
         for block in range(depth):
             stride = 2 if stage > 0 and block == 0 else 1
-            x = _residual_block(x, filters, stride, weight_decay, f"stage{stage + 1}_block{block + 1}")
+            x = _residual_block(x, filters, stride, l2, f"stage{stage + 1}_block{block + 1}")
     x = layers.GlobalAveragePooling2D(name="pool")(x)
     if dropout:
         x = layers.Dropout(dropout, name="dropout")(x)
@@ -116,9 +140,10 @@ def build_mlp(
     num_classes=10,
     *,
     hidden_units=(256, 128),
-    weight_decay=0.0,
+    l2=0.0,
     dropout=0.0,
     name="reference_mlp",
+    **kwargs,
 ):
     """A multilayer perceptron on flattened pixels.
 
@@ -126,20 +151,28 @@ def build_mlp(
         input_shape: `(height, width, channels)`. Defaults to `(8, 8, 1)`.
         num_classes: number of classes. Defaults to `10`.
         hidden_units: width of each hidden ReLU layer. Defaults to `(256, 128)`.
-        weight_decay: L2 factor on kernels (0 disables). Defaults to `0.0`.
+        l2: the factor of an L2 penalty on the hidden layers' kernels,
+            `keras.regularizers.L2(l2)`, added to the loss (0 disables); not
+            the optimizer's decoupled weight decay (see `build_cnn`).
+            Defaults to `0.0`.
         dropout: dropout after each hidden layer. Defaults to `0.0`.
         name: model name. Defaults to `"reference_mlp"`.
 
     Returns:
         An uncompiled `keras.Model` with softmax outputs.
+
+    Raises:
+        ValueError: a bad argument, or `weight_decay=` (the old name of
+            `l2`).
     """
     _check_common(input_shape, num_classes)
     check_positive_ints(
         "hidden_units", hidden_units, what="a non-empty sequence of positive integers"
     )
-    check_number("weight_decay", weight_decay, 0)
+    _check_no_weight_decay("build_mlp", kwargs)
+    check_number("l2", l2, 0)
     check_number("dropout", dropout, 0, 1)
-    regularizer = keras.regularizers.L2(weight_decay) if weight_decay else None
+    regularizer = keras.regularizers.L2(l2) if l2 else None
     inputs = keras.Input(shape=tuple(input_shape), name="image")
     x = layers.Rescaling(1.0 / 255, name="rescale")(inputs)
     x = layers.Flatten(name="flatten")(x)
@@ -152,7 +185,24 @@ def build_mlp(
 
 
 def build(name, input_shape, num_classes, **kwargs):
-    """Builds a reference model by name: `"cnn"` or `"mlp"`."""
+    """Builds a reference model by name: `"cnn"` or `"mlp"`.
+
+    Args:
+        name: `"cnn"` (`build_cnn`) or `"mlp"` (`build_mlp`).
+        input_shape: `(height, width, channels)`.
+        num_classes: number of classes.
+        **kwargs: the builder's other arguments (`l2`, `dropout`, ...).
+
+    Returns:
+        An uncompiled `keras.Model` with softmax outputs.
+
+    Raises:
+        ValueError: an unknown `name`, or a bad argument of the builder.
+
+    Example:
+
+    >>> model = kerasrec.models.build("mlp", (8, 8, 1), 10, l2=1e-4)
+    """
     builders = {"cnn": build_cnn, "mlp": build_mlp}
     if name not in builders:
         raise ArgumentError(f"Argument `name` must be one of {sorted(builders)}. Received: name={name!r}")

@@ -9,11 +9,23 @@ of `(image, integer label)`:
 3. `find_learning_rate`: the LR range test (`kerasrec.callbacks.LRFinder`).
 4. `coarse_search`: a grid of learning rate x weight decay, a few epochs each
    (`kerasrec.tuning.GridSearch`).
-5. `refine_search`: random search in the narrowed ranges, longer, no decay
+5. `narrow_ranges`, then `refine_search`: random search in the ranges the
+   best coarse trials span, longer, no learning-rate decay
    (`kerasrec.tuning.RandomSearch`).
-6. `kerasrec.diagnose`: reads the learning curves.
+6. `diagnose_curves`: reads the learning curves (`kerasrec.diagnose`).
 7. `train_final`: the chosen configuration with a cosine schedule and early
    stopping.
+
+The weight decay of steps 3-5 is the optimizer's *decoupled* weight decay
+(Keras's optimizer argument `weight_decay=`, through
+`kerasrec.tuning.make_optimizer`: `w -= learning_rate * weight_decay * w`
+at every step), not an L2 penalty added to the loss (the model builders'
+`l2=`, `keras.regularizers.L2`). Build the models of the procedure without
+an L2 penalty, so that the decay the searches tune is the only one.
+
+Which trial is best depends on the objective's direction (`"max"` for
+`val_accuracy`, `"min"` for `val_loss`): the searches record it in
+`SearchResult.direction`, and `best_trial` and `narrow_ranges` take it.
 
 `recipes/tuning_playbook.py` (`make recipe-playbook`) runs them in order,
 writes every step's numbers to one run folder and resumes after a crash.
@@ -23,13 +35,11 @@ import dataclasses
 import math
 
 import keras
-import numpy as np
 
-from kerasrec._checks import ArgumentError
 from kerasrec import callbacks as kcallbacks
-from kerasrec import schedules, tuning
+from kerasrec import diagnosis, schedules, tuning
+from kerasrec._checks import ArgumentError, check_number, check_positive_int
 from kerasrec.tuning import make_optimizer
-from kerasrec._checks import check_number, check_positive_int
 
 __all__ = [
     "InitialLoss",
@@ -40,8 +50,10 @@ __all__ = [
     "overfit_small_sample",
     "find_learning_rate",
     "coarse_search",
+    "best_trial",
     "narrow_ranges",
     "refine_search",
+    "diagnose_curves",
     "train_final",
 ]
 
@@ -277,11 +289,11 @@ def find_learning_rate(build_model, train, *, optimizer="sgd", weight_decay=1e-4
                        method="valley", plot_path=None):
     """Step 3: a learning rate that makes the loss drop fast, on all the data.
 
-    Builds a fresh model, compiles it with `optimizer` and a little weight
-    decay (the lecture's set-up), and runs `kerasrec.lr_range.lr_range_test`
-    over `num_steps` batches of `train`: the learning rate grows
-    exponentially from `min_learning_rate` to `max_learning_rate` and the
-    test stops once the smoothed loss diverges.
+    Builds a fresh model, compiles it with `optimizer` and a little
+    decoupled weight decay (the lecture's set-up), and runs
+    `kerasrec.lr_range.lr_range_test` over `num_steps` batches of `train`:
+    the learning rate grows exponentially from `min_learning_rate` to
+    `max_learning_rate` and the test stops once the smoothed loss diverges.
 
     If the loss sits on a plateau for its first few hundred steps (the
     embedded `shapes` data does, for ~300), 100 steps see nothing but the
@@ -294,8 +306,8 @@ def find_learning_rate(build_model, train, *, optimizer="sgd", weight_decay=1e-4
         train: the training batches (repeated as needed).
         optimizer: `"sgd"` (momentum 0.9), `"adam"` or `"adamw"`. Defaults
             to `"sgd"`.
-        weight_decay: decoupled weight decay during the test, or `None`.
-            Defaults to `1e-4`.
+        weight_decay: the optimizer's decoupled weight decay during the
+            test (see the module docstring), or `None`. Defaults to `1e-4`.
         min_learning_rate: the first learning rate. Defaults to `1e-5`.
         max_learning_rate: the last. Defaults to `10.0`.
         num_steps: the most batches. Defaults to `100`.
@@ -337,6 +349,9 @@ class SearchResult:
         table: every trial (`kerasrec.tuning` `trials_table()` rows).
         directory: the tuner's project directory (`trials.csv`,
             `trials.json`, and KerasTuner's own files).
+        objective: the objective's name, e.g. `"val_accuracy"`.
+        direction: `"max"` or `"min"`: whether a higher or a lower score is
+            better (what `best_trial` and `narrow_ranges` need).
         tuner: the tuner itself (not serialized).
     """
 
@@ -344,11 +359,15 @@ class SearchResult:
     best_score: float
     table: list
     directory: str
+    objective: str = "val_accuracy"
+    direction: str = "max"
     tuner: object = dataclasses.field(default=None, compare=False, repr=False)
 
     def to_dict(self):
+        """The result without the tuner, as plain JSON-able values."""
         return {"best_hyperparameters": self.best_hyperparameters, "best_score": self.best_score,
-                "table": self.table, "directory": self.directory}
+                "table": self.table, "directory": self.directory,
+                "objective": self.objective, "direction": self.direction}
 
 
 def _search(tuner, train, validation, epochs, verbose, extra_callbacks=()):
@@ -358,10 +377,13 @@ def _search(tuner, train, validation, epochs, verbose, extra_callbacks=()):
     best = tuner.oracle.get_best_trials(1)
     if not best:
         raise RuntimeError(f"the search in {tuner.project_dir} finished no trial")
+    objective = tuner.oracle.objective
     return SearchResult(
         best_hyperparameters=dict(best[0].hyperparameters.values),
         best_score=float(best[0].score), table=tuner.trials_table(),
-        directory=str(tuner.project_dir), tuner=tuner,
+        directory=str(tuner.project_dir),
+        objective=getattr(objective, "name", str(objective)),
+        direction=objective.direction, tuner=tuner,
     )
 
 
@@ -404,7 +426,8 @@ def coarse_search(build_model, train, validation, *, learning_rate, directory,
 
     The learning rates are `grid_points` log-spaced values from
     `learning_rate / span` to `learning_rate * span` (around step 3's
-    suggestion), the weight decays `grid_points` log-spaced values over
+    suggestion), the weight decays (the optimizer's decoupled weight decay,
+    see the module docstring) `grid_points` log-spaced values over
     `weight_decay`; every combination trains `epochs` epochs at a constant
     learning rate (after a linear warmup over `warmup_epochs`, if any) with
     `kerasrec.tuning.GridSearch` in `directory`, which resumes there after a
@@ -424,13 +447,17 @@ def coarse_search(build_model, train, validation, *, learning_rate, directory,
         directory: where the tuner keeps its trials.
         span: the range is `learning_rate / span` to `learning_rate * span`.
             Defaults to `10.0`.
-        weight_decay: the range `(low, high)`. Defaults to `(1e-5, 1e-3)`.
+        weight_decay: the range `(low, high)` of the optimizer's decoupled
+            weight decay. Defaults to `(1e-5, 1e-3)`.
         grid_points: values per hyperparameter. Defaults to `3`.
         epochs: epochs per trial. Defaults to `2`.
         warmup_epochs: epochs of linear warmup from 0 at the start of each
             trial, in [0, `epochs`). Defaults to `0.0`.
         optimizer: `"sgd"` or `"adamw"`. Defaults to `"sgd"`.
-        objective: the metric to maximize. Defaults to `"val_accuracy"`.
+        objective: the tuner's objective: a logged metric whose direction
+            KerasTuner knows (`"val_accuracy"` is maximized, `"val_loss"`
+            minimized) or a `keras_tuner.Objective`. Its direction is in the
+            result's `direction`. Defaults to `"val_accuracy"`.
         project_name: the tuner's project. Defaults to `"coarse"`.
         max_grid_size: the largest grid allowed. Defaults to `25`.
         verbose: Keras `fit` verbosity. Defaults to `0`.
@@ -455,16 +482,67 @@ def coarse_search(build_model, train, validation, *, learning_rate, directory,
     return _search(tuner, train, validation, epochs, verbose)
 
 
-def narrow_ranges(table, *, top_k=3, names=("learning_rate", "weight_decay"), widen=2.0):
+def _check_direction(direction):
+    if direction not in ("max", "min"):
+        raise ArgumentError(
+            "Argument `direction` must be 'max' (a higher score is better, e.g. "
+            "val_accuracy) or 'min' (lower is better, e.g. val_loss): the search's "
+            f"`SearchResult.direction`. Received: direction={direction!r}")
+    return direction
+
+
+def _best_trials(table, direction, top_k):
+    """The `top_k` completed trials of `table`, best first under `direction`."""
+    _check_direction(direction)
+    if not isinstance(table, (list, tuple)):
+        raise ArgumentError("Argument `table` must be a list of `trials_table()` rows. "
+                            f"Received: table={table!r}")
+    done = [r for r in table if r.get("status") == "COMPLETED" and r.get("score") is not None]
+    if not done:
+        raise ArgumentError("Argument `table` must hold at least one completed trial. "
+                            f"Received: {len(table)} trials, none completed")
+    return sorted(done, key=lambda r: r["score"], reverse=direction == "max")[:top_k]
+
+
+def best_trial(table, *, direction):
+    """The best completed trial of a search, under the objective's direction.
+
+    Args:
+        table: `trials_table()` rows (a `SearchResult.table`).
+        direction: `"max"` if a higher score is better (`val_accuracy`),
+            `"min"` if lower is (`val_loss`): the search's
+            `SearchResult.direction`.
+
+    Returns:
+        The row of the best trial (with its `hyperparameters`, `score` and
+        per-epoch `history`).
+
+    Raises:
+        ValueError: a bad `direction`, or no completed trial.
+
+    Example:
+
+    >>> coarse = kerasrec.playbook.coarse_search(...)
+    >>> best = kerasrec.playbook.best_trial(coarse.table, direction=coarse.direction)
+    """
+    return _best_trials(table, direction, 1)[0]
+
+
+def narrow_ranges(table, *, direction, top_k=3, names=("learning_rate", "weight_decay"),
+                  widen=2.0):
     """The ranges that the best trials of a search span, widened.
 
-    Takes the `top_k` completed trials by score and, for each name, the
+    Takes the `top_k` best completed trials (the highest scores when
+    `direction="max"`, the lowest when `"min"`) and, for each name, the
     range from the smallest to the largest value they used, widened by the
     factor `widen` on each side (a grid point's neighbourhood): the range
     that step 5 samples.
 
     Args:
-        table: `trials_table()` rows of a maximized objective.
+        table: `trials_table()` rows (a `SearchResult.table`).
+        direction: `"max"` if a higher score is better (`val_accuracy`),
+            `"min"` if lower is (`val_loss`): the search's
+            `SearchResult.direction` (or `trials.json`'s `"direction"`).
         top_k: how many of the best trials. Defaults to `3`.
         names: the hyperparameters to narrow. Defaults to
             `("learning_rate", "weight_decay")`.
@@ -476,14 +554,17 @@ def narrow_ranges(table, *, top_k=3, names=("learning_rate", "weight_decay"), wi
 
     Raises:
         ValueError: a bad argument, or no completed trial.
+
+    Example:
+
+    >>> coarse = kerasrec.playbook.coarse_search(...)
+    >>> kerasrec.playbook.narrow_ranges(coarse.table, direction=coarse.direction)
+    {'learning_rate': (0.121, 4.84), 'weight_decay': (5e-06, 0.002)}
     """
+    _check_direction(direction)
     check_positive_int("top_k", top_k)
     check_number("widen", widen, 1.0)
-    done = [r for r in table if r.get("status") == "COMPLETED" and r.get("score") is not None]
-    if not done:
-        raise ArgumentError("Argument `table` must hold at least one completed trial. "
-                         f"Received: {len(table)} trials, none completed")
-    best = sorted(done, key=lambda r: r["score"], reverse=True)[:top_k]
+    best = _best_trials(table, direction, top_k)
     ranges = {}
     for name in names:
         values = [float(r["hyperparameters"][name]) for r in best]
@@ -500,7 +581,8 @@ def refine_search(build_model, train, validation, *, learning_rate, weight_decay
     """Step 5: random search in the narrowed ranges, longer, no decay.
 
     Samples `max_trials` log-uniform combinations of learning rate and
-    weight decay from the ranges (for instance `narrow_ranges()` of step 4)
+    decoupled weight decay (the optimizer's, see the module docstring) from
+    the ranges (for instance `narrow_ranges()` of step 4)
     with `kerasrec.tuning.RandomSearch`, each trained `epochs` epochs at a
     constant learning rate (after a linear warmup over `warmup_epochs`, if
     any: see `coarse_search`). The search resumes in `directory`.
@@ -510,14 +592,16 @@ def refine_search(build_model, train, validation, *, learning_rate, weight_decay
         train: the training batches.
         validation: the validation batches.
         learning_rate: the range `(low, high)`.
-        weight_decay: the range `(low, high)`.
+        weight_decay: the range `(low, high)` of the optimizer's decoupled
+            weight decay.
         directory: where the tuner keeps its trials.
         max_trials: the number of trials. Defaults to `6`.
         epochs: epochs per trial. Defaults to `5`.
         warmup_epochs: epochs of linear warmup from 0 at the start of each
             trial, in [0, `epochs`). Defaults to `0.0`.
         optimizer: `"sgd"` or `"adamw"`. Defaults to `"sgd"`.
-        objective: the metric to maximize. Defaults to `"val_accuracy"`.
+        objective: the tuner's objective (see `coarse_search`). Defaults to
+            `"val_accuracy"`.
         project_name: the tuner's project. Defaults to `"refine"`.
         seed: the sampling seed. Defaults to `0`.
         verbose: Keras `fit` verbosity. Defaults to `0`.
@@ -542,6 +626,44 @@ def refine_search(build_model, train, validation, *, learning_rate, weight_decay
 
 
 # ---------------------------------------------------------------------------
+# Step 6: read the learning curves.
+
+
+def diagnose_curves(history, **kwargs):
+    """Step 6: the lecture's learning-curve patterns in a run's history.
+
+    `kerasrec.diagnose` on a history as the playbook stores it: a trial's
+    `history` from `trials_table()`, a `FinalResult.history`, or either
+    read back from JSON, where a non-finite value is `None` (read here as
+    `nan`, which `diagnose` reports as divergence).
+
+    Args:
+        history: `{name: [value per epoch]}` with at least `loss`.
+        **kwargs: thresholds for `kerasrec.diagnose` (`gap`,
+            `target_accuracy`, ...).
+
+    Returns:
+        A list of `kerasrec.diagnosis.Finding`s (at least one: `healthy`
+        when no problem shows).
+
+    Raises:
+        ValueError: a history without `loss` (from `kerasrec.diagnose`).
+
+    Example:
+
+    >>> findings = kerasrec.playbook.diagnose_curves(final.history)
+    >>> [f.code for f in findings]
+    ['healthy']
+    """
+    if not isinstance(history, dict):
+        raise ArgumentError("Argument `history` must be a dict of per-epoch lists. "
+                            f"Received: history={history!r}")
+    curves = {k: [math.nan if v is None else v for v in values]
+              for k, values in history.items()}
+    return diagnosis.diagnose(curves, **kwargs)
+
+
+# ---------------------------------------------------------------------------
 # Step 7: the final fit.
 
 
@@ -552,25 +674,34 @@ class FinalResult:
     Attributes:
         model: the trained model (best validation weights restored).
         history: per-epoch logs, with `learning_rate`.
-        best_epoch: the epoch (1-based) whose weights were kept.
+        best_epoch: the epoch (1-based) whose weights were kept, as the
+            `EarlyStopping` callback recorded it.
         epochs: epochs run before early stopping (or the budget).
+        monitor: the quantity early stopping watched.
+        best_value: its value at `best_epoch` (`EarlyStopping.best`).
     """
 
     model: object
     history: dict
     best_epoch: int
     epochs: int
+    monitor: str = "val_accuracy"
+    best_value: float = None
 
 
 def train_final(build_model, train, validation, *, learning_rate, weight_decay=None,
                 optimizer="adamw", epochs=10, warmup_epochs=0.0, patience=3,
-                monitor="val_accuracy", steps_per_epoch=None, extra_callbacks=(), verbose=0):
+                monitor="val_accuracy", mode="auto", metrics=("accuracy",),
+                steps_per_epoch=None, extra_callbacks=(), verbose=0):
     """Step 7: trains the chosen configuration with cosine decay and early stopping.
 
     The learning rate follows `kerasrec.schedules.get("cosine", ...)` over
     `epochs` (after an optional linear warmup); Keras's `EarlyStopping`
     with `restore_best_weights=True` stops after `patience` epochs without
-    improvement of `monitor` and keeps the best weights.
+    improvement of `monitor` and keeps the best weights. The best epoch is
+    the one the callback kept (`EarlyStopping.best_epoch`), judged in the
+    callback's own direction (`mode`; `"auto"` asks the metric), so it is
+    the epoch whose weights the model holds.
     `kerasrec.callbacks.LearningRateLogger` records the learning rate.
 
     Args:
@@ -578,13 +709,19 @@ def train_final(build_model, train, validation, *, learning_rate, weight_decay=N
         train: the training batches (a finite `tf.data.Dataset`).
         validation: the validation batches.
         learning_rate: the peak learning rate.
-        weight_decay: decoupled weight decay, or `None`. Defaults to `None`.
+        weight_decay: the optimizer's decoupled weight decay (what steps 3-5
+            tune; not an L2 penalty), or `None`. Defaults to `None`.
         optimizer: a name for `kerasrec.tuning.make_optimizer`. Defaults to `"adamw"`.
         epochs: the budget the cosine spans. Defaults to `10`.
         warmup_epochs: linear warmup length. Defaults to `0.0`.
         patience: `EarlyStopping`'s patience. Defaults to `3`.
-        monitor: the metric early stopping watches. Defaults to
+        monitor: the logged quantity early stopping watches. Defaults to
             `"val_accuracy"`.
+        mode: `EarlyStopping`'s `"auto"` (the direction the metric declares:
+            up for accuracy, down for a loss or a cross-entropy), `"max"` or
+            `"min"`. Defaults to `"auto"`.
+        metrics: the metrics passed to `compile`. Defaults to
+            `("accuracy",)`.
         steps_per_epoch: batches per epoch. Defaults to `None`: counted from
             `train`.
         extra_callbacks: more callbacks for `fit`. Defaults to `()`.
@@ -594,25 +731,39 @@ def train_final(build_model, train, validation, *, learning_rate, weight_decay=N
         A `FinalResult`.
 
     Raises:
-        ValueError: a bad argument.
+        ValueError: a bad argument, or a `monitor` that `fit` never logged.
+
+    Example:
+
+    >>> final = kerasrec.playbook.train_final(build_model, train, val,
+    ...                                       learning_rate=0.28, weight_decay=1e-5,
+    ...                                       optimizer="sgd", epochs=5, warmup_epochs=1)
+    >>> final.best_epoch, final.epochs
+    (5, 5)
     """
     check_number("learning_rate", learning_rate, 1e-12)
     check_positive_int("epochs", epochs)
     check_positive_int("patience", patience)
+    if mode not in ("auto", "min", "max"):
+        raise ArgumentError(f"Argument `mode` must be 'auto', 'min' or 'max'. Received: mode={mode!r}")
     warmup = _warmup_steps(warmup_epochs, epochs, train, steps_per_epoch)
     total = schedules.epochs_to_steps(epochs, _steps_per_epoch(train, steps_per_epoch))
     schedule = schedules.get("cosine", learning_rate=learning_rate, total_steps=total,
                              warmup_steps=warmup)
     model = build_model()
     model.compile(optimizer=make_optimizer(optimizer, schedule, weight_decay),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+                  loss="sparse_categorical_crossentropy", metrics=list(metrics))
     stopper = keras.callbacks.EarlyStopping(monitor=monitor, patience=patience,
-                                            restore_best_weights=True, mode="auto")
+                                            restore_best_weights=True, mode=mode)
     history = model.fit(
         train, validation_data=validation, epochs=epochs, verbose=verbose,
         callbacks=[kcallbacks.LearningRateLogger(), stopper, *extra_callbacks],
     ).history
-    values = np.asarray(history[monitor], dtype=float)
-    best = int(np.nanargmin(values) if "loss" in monitor else np.nanargmax(values))
+    if monitor not in history:
+        raise ArgumentError(
+            f"Argument `monitor` must name a quantity that `fit` logs: {sorted(history)}. "
+            f"Received: monitor={monitor!r}")
+    best_value = None if stopper.best is None else float(stopper.best)
     return FinalResult(model=model, history={k: [float(v) for v in vs] for k, vs in history.items()},
-                       best_epoch=best + 1, epochs=len(values))
+                       best_epoch=int(stopper.best_epoch) + 1, epochs=len(history[monitor]),
+                       monitor=monitor, best_value=best_value)

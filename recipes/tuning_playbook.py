@@ -1,8 +1,11 @@
 """
 Title: The tuning playbook: from the initial loss to a tuned model, one command
+Author: kerasrec contributors
+Date created: 2026/11/25
+Last modified: 2026/12/01
 Description: Runs the lecture's tuning procedure step by step and writes a report with every number.
 Lecture section: 1. Choosing hyperparameters (the procedure without a big compute budget)
-Run: make recipe-playbook   (make recipe-playbook ARGS=--quick: a few minutes)
+Run: make recipe-playbook   (make recipe-playbook ARGS=--quick: a minute or two)
 """
 
 """
@@ -21,544 +24,434 @@ alone:
    its first ~300 steps, and a shorter test sees nothing else); half-way
    down the longest fall of the loss is the suggestion (fast.ai's `valley`,
    `kerasrec.callbacks.LRFinder`).
-4. **Coarse grid.** Learning rate (a decade either side of the suggestion) x
-   weight decay, a few epochs each (`kerasrec.tuning.GridSearch`).
+4. **Coarse grid.** Learning rate (a decade either side of the suggestion)
+   x weight decay, 2 epochs each (`kerasrec.tuning.GridSearch`).
 5. **Refine.** Random search in the ranges the best coarse trials span,
    trained longer at a constant learning rate (`kerasrec.tuning.RandomSearch`).
-
-Every run from step 4 on starts with a linear warmup over `--warmup-epochs`
-(1). The range test only ever applies a high learning rate to a network
-that has trained a while at lower ones, so its suggestion holds after a
-warmup: on `shapes` from the initial weights no learning rate above ~0.1
-leaves the plateau quickly, while after a one-epoch warmup 0.46 trains
-best (`recipes/lr_range_test.py` measures both).
 6. **Read the learning curves.** `kerasrec.diagnose` names the lecture's
-   patterns in the refine winner's curves and in the final run's.
+   patterns in the curves of the refinement's best trial.
 7. **Train the chosen configuration** with a cosine schedule and early
    stopping, and compare it with the constant-learning-rate baseline
    (`recipes/baseline.py`: Adam at 1e-3 for 10 epochs): the tuned model
-   should match the baseline's test accuracy in at most half its epochs.
+   should beat the baseline's test accuracy in at most half its epochs,
+   over several seeds (`--seeds`).
 
-Everything goes to one run folder: each step's numbers as
-`step<N>_<name>.json`, the tuners' trials (`coarse/`, `refine/`, each with
-`trials.csv` and `trials.json`), the plots, and `report.md` / `report.html`
-that put it all together. A killed run loses no finished step or trial:
-rerunning with the same `--out` skips what is done.
+The weight decay that steps 3-5 tune is the optimizer's *decoupled* weight
+decay (Keras's optimizer argument `weight_decay=`: every step shrinks each
+weight by `learning_rate * weight_decay * w`), not an L2 penalty added to
+the loss (`kerasrec.models.build_cnn(l2=...)`, `keras.regularizers.L2`). The
+models here have no L2 penalty of their own, so the optimizer's decay is
+the only one.
+
+Every run from step 4 on starts with a linear warmup over `--warmup-epochs`
+(1). The range test only ever applies a high learning rate to a network that
+has trained a while at lower ones, so its suggestion holds after a warmup:
+on `shapes` from the initial weights no learning rate above ~0.1 leaves the
+plateau quickly, while after a one-epoch warmup 0.46 trains best
+(`recipes/lr_range_test.py` measures both).
+
+The search runs once; only the final fit and the baseline are repeated over
+`--seeds` and reported as mean ± sd, because that comparison is the claim.
 """
 
 """
 ## Setup
+
+`kerasrec.runs` is the harness: the flags, the seeds and the run folder.
+Each step is a `run.step` with the flags and the earlier results it uses as
+its inputs, so a rerun with the same `--out` reuses every step whose inputs
+did not change and redoes the others: a new `--coarse-epochs` redoes the
+coarse grid and what depends on it, and keeps steps 1-3. The KerasTuner
+searches run in a folder of their own for each set of inputs
+(`workdir=True`): a search killed half-way resumes there, and one under
+other settings never mixes with it.
 """
 
+import functools
 import gc
-import html
-import json
-import math
-import os
-import shutil
-import time
 
 import keras
 
-from kerasrec import data, diagnosis, models, playbook, plots, runs, tuning
+from kerasrec import data, models, playbook, plots, report, runs
 
-QUICK = {"train_size": 512, "coarse_epochs": 1, "refine_trials": 2, "refine_epochs": 1,
-         "lr_steps": 20, "baseline_epochs": 2, "grid_points": 2, "overfit_epochs": 10,
-         "warmup_epochs": 0.5}
 # The range test's span per optimizer: `recipes/lr_range_test.py` measured
 # SGD's on `shapes` (a test from 1e-5 reads the fall of an initial loss
 # above chance as learning); Adam-type steps are ~100x smaller.
 LR_RANGE = {"sgd": (1e-3, 10.0), "adamw": (1e-5, 0.1)}
-
-
-def main():
-    parser = runs.make_parser(__doc__, epochs=5, batch_size=128, learning_rate=1e-3)
-    add = parser.add_argument
-    add("--optimizer", choices=["sgd", "adamw"], default="sgd",
-        help="the optimizer steps 3-7 tune (SGD has momentum 0.9) (default: %(default)s)")
-    add("--overfit-epochs", type=int, default=200,
-        help="the most epochs of step 2 (default: %(default)s)")
-    add("--lr-steps", type=int, default=600,
-        help="batches of the LR range test (default: %(default)s)")
-    add("--warmup-epochs", type=float, default=1.0,
-        help="linear warmup at the start of every coarse, refinement and final run, "
-        "in epochs (0: none) (default: %(default)s)")
-    add("--grid-points", type=int, default=3,
-        help="values per hyperparameter of the coarse grid (default: %(default)s)")
-    add("--coarse-epochs", type=int, default=3,
-        help="epochs of each coarse-grid trial (default: %(default)s)")
-    add("--coarse-train-size", type=int, default=None,
-        help="training examples of the coarse grid, a subset for speed (default: all)")
-    add("--refine-trials", type=int, default=4,
-        help="random-search trials of the refinement (default: %(default)s)")
-    add("--refine-epochs", type=int, default=5,
-        help="epochs of each refinement trial (default: %(default)s)")
-    add("--baseline-epochs", type=int, default=10,
-        help="epochs of the constant-LR baseline the result is compared with "
-        "(default: %(default)s)")
-    add("--baseline", default=None,
-        help="results.json of an earlier `make recipe-baseline` run to compare with, "
-        "instead of training the baseline here (default: train it here)")
-    args = parser.parse_args()
-    run = runs.start("playbook", args)
-    # KerasTuner runs gc.collect() around every trial; with TensorFlow
-    # loaded that scans millions of objects (~1.5 s a call here). Objects
-    # that exist now live until the end anyway: exempt them from the scans.
-    gc.freeze()
-    if args.quick:
-        for name, value in QUICK.items():
-            if name == "train_size":
-                args.train_size = min(args.train_size or value, value)
-            else:
-                setattr(args, name, min(getattr(args, name), value))
-        args.coarse_train_size = min(args.coarse_train_size or args.train_size, args.train_size)
-    check_flags(args)
-
-    """
-    ## Data and model
-
-    `kerasrec.data.load` gives batched `tf.data` pipelines; the coarse grid
-    trains on the first `--coarse-train-size` examples only, the other
-    steps on the whole training set. The model is the reference CNN with
-    no regularization of its own: weight decay comes from the optimizer, so
-    the searches can tune it.
-    """
-    train, val, test, info = data.load(args.dataset, batch_size=args.batch_size,
-                                       quick=args.quick, train_size=args.train_size,
-                                       seed=args.seed)
-    coarse_train = train
-    if args.coarse_train_size and args.coarse_train_size < info.split_sizes["train"]:
-        coarse_train, *_ = data.load(args.dataset, batch_size=args.batch_size, quick=args.quick,
-                                     train_size=args.coarse_train_size, seed=args.seed)
-    run.record(dataset_info=info.to_dict())
-    run.log(f"{info.name}: {info.split_sizes}, {info.num_classes} classes")
-
-    def build_model():
-        return models.build(
-            "cnn" if len(info.input_shape) == 3 and info.input_shape[0] >= 16 else "mlp",
-            info.input_shape, info.num_classes,
-        )
-
-    steps = Steps(run, args, info)
-
-    """
-    ## Step 1: the initial loss
-    """
-    initial = steps.do(1, "initial_loss", lambda: playbook.check_initial_loss(
-        build_model(), train).to_dict())
-    run.log(f"step 1: {initial['message']}")
-
-    """
-    ## Step 2: overfit a small sample
-
-    Five batches, Adam at `--learning-rate`, no regularization, until 99%
-    training accuracy.
-    """
-    overfit = steps.do(2, "overfit", lambda: playbook.overfit_small_sample(
-        build_model, train, num_batches=5, max_epochs=args.overfit_epochs,
-        learning_rate=args.learning_rate).to_dict())
-    run.log(f"step 2: {overfit['message']}")
-
-    """
-    ## Step 3: the LR range test
-    """
-    def lr_test():
-        low, high = LR_RANGE[args.optimizer]
-        result = playbook.find_learning_rate(
-            build_model, train, optimizer=args.optimizer, num_steps=args.lr_steps,
-            min_learning_rate=low, max_learning_rate=high,
-            plot_path=run.file("step3_lr_range_test.png"))
-        return result.to_dict()
-
-    lr_result = steps.do(3, "lr_range_test", lr_test)
-    suggested = lr_result["suggested_learning_rate"]
-    run.log(f"step 3: suggested learning rate {suggested:.3g} ({len(lr_result['losses'])} "
-            f"batches, stopped early: {lr_result['stopped_early']})")
-
-    """
-    ## Step 4: the coarse grid
-
-    `--grid-points` learning rates from a tenth of the suggestion to ten
-    times it, times as many weight decays from 1e-5 to 1e-3, each trained
-    `--coarse-epochs` epochs at a constant learning rate after the warmup.
-    """
-    def coarse():
-        result = playbook.coarse_search(
-            build_model, coarse_train, val, learning_rate=suggested,
-            directory=run.path, project_name="coarse", grid_points=args.grid_points,
-            epochs=args.coarse_epochs, warmup_epochs=args.warmup_epochs,
-            optimizer=args.optimizer)
-        plots.plot_trials(result.table, run.file("step4_coarse.png"))
-        return result.to_dict()
-
-    coarse_result = steps.do(4, "coarse", coarse, project="coarse")
-    run.log(f"step 4: best of {len(coarse_result['table'])} trials "
-            f"{fmt_hp(coarse_result['best_hyperparameters'])}: val accuracy "
-            f"{coarse_result['best_score']:.3f}")
-
-    """
-    ## Step 5: refine
-
-    The ranges the three best coarse trials span, widened by 2x on each
-    side, sampled at random; each trial trains longer, still at a constant
-    learning rate.
-    """
-    ranges = playbook.narrow_ranges(coarse_result["table"], top_k=3)
-
-    def refine():
-        result = playbook.refine_search(
-            build_model, train, val, directory=run.path, project_name="refine",
-            max_trials=args.refine_trials, epochs=args.refine_epochs,
-            warmup_epochs=args.warmup_epochs, optimizer=args.optimizer, seed=args.seed,
-            **ranges)
-        plots.plot_trials(result.table, run.file("step5_refine.png"))
-        return result.to_dict()
-
-    refine_result = steps.do(5, "refine", refine, project="refine")
-    chosen = refine_result["best_hyperparameters"]
-    run.log(f"step 5: best of {len(refine_result['table'])} trials {fmt_hp(chosen)}: "
-            f"val accuracy {refine_result['best_score']:.3f}")
-
-    """
-    ## Steps 7 and 6: the final fit, then the learning curves
-
-    The chosen learning rate and weight decay, the warmup, then a cosine
-    decay over the rest of `--epochs` (half the baseline's budget by default) and early stopping
-    on validation accuracy (patience 3, best weights restored). Then
-    `kerasrec.diagnose` reads the curves of the refinement's best trial and
-    of this final run.
-    """
-    final = steps.load(7, "final")
-    if final is None or not os.path.exists(run.file("model.keras")):
-        keras.utils.set_random_seed(args.seed)
-        start = time.time()
-        result = playbook.train_final(
-            build_model, train, val, learning_rate=chosen["learning_rate"],
-            weight_decay=chosen.get("weight_decay"), optimizer=args.optimizer,
-            epochs=args.epochs, warmup_epochs=args.warmup_epochs, patience=3)
-        test_loss, test_accuracy = result.model.evaluate(test, verbose=0)
-        run.save_model(result.model)
-        final = {"history": result.history, "best_epoch": result.best_epoch,
-                 "epochs": result.epochs, "test_accuracy": float(test_accuracy),
-                 "test_loss": float(test_loss), "seconds": time.time() - start}
-        steps.save(7, "final", final)
-    run.save_history(final["history"], title=f"playbook: final fit ({info.name})")
-    run.log(f"step 7: test accuracy {final['test_accuracy']:.3f} after {final['epochs']} "
-            f"epochs (best epoch {final['best_epoch']})")
-
-    refine_best = max((r for r in refine_result["table"] if r["score"] is not None),
-                      key=lambda r: r["score"])
-    findings = {
-        "refine": [f.to_dict() for f in diagnosis.diagnose(clean(refine_best["history"]))],
-        "final": [f.to_dict() for f in diagnosis.diagnose(final["history"])],
-    }
-    steps.save(6, "diagnosis", findings)
-    for which, found in findings.items():
-        run.log(f"step 6 ({which}): {', '.join(f['code'] for f in found)}")
-
-    """
-    ## The baseline to beat
-    """
-    baseline = baseline_result(run, args, steps, info, build_model, train, val, test)
-
-    """
-    ## Results
-
-    What the default run gave on our 2-core machine (`make results
-    ONLY=playbook`, 22 minutes; RESULTS.md has every number):
-
-    - Step 1: initial loss 2.63 against ln(10) = 2.30, within the 25%
-      tolerance. The reference CNN starts a little confident.
-    - Step 2: 640 images memorized to 99.2% training accuracy in 43 epochs.
-    - Step 3: the range test (SGD with weight decay 1e-4, 600 batches from
-      1e-3 to 10) suggests 0.242 (valley).
-    - Step 4: the 3 x 3 grid, 3 epochs on all 20k images after the 1-epoch
-      warmup: every run at 0.242 reached 65.6-69.0% validation accuracy,
-      0.0242 at most 30.5% (still on the plateau), 2.42 61.1-69.2%. The best single
-      trial was 2.42 with weight decay 1e-3 (69.2%), 0.242 / 1e-4 a close
-      second (69.0%).
-    - Step 5: 4 random trials in [0.121, 4.84] x [5e-6, 2e-3], 5 epochs
-      each: 0.248 and 0.279 reached 94.6% and 95.0%, 1.05 and 1.97 83% and
-      85%. Chosen: lr 0.279, weight decay 1.2e-5.
-    - Step 7: warmup + cosine over 5 epochs reaches **96.6% test
-      accuracy**. The constant-LR baseline trained in the same run (Adam
-      1e-3) reached 91.4% after 10 epochs, so the claim holds, by 5.2
-      points in half the epochs; the standalone baseline in RESULTS.md
-      (86.8%) is beaten by 9.8 points.
-    - Step 6: the refinement winner's curves read `train_longer` (train and
-      validation accuracy still rising together at epoch 5); the final
-      run's read `healthy` (98.0% train, 96.3% validation accuracy).
-
-    An earlier version of this recipe had no warmup, a 150-batch range test
-    from 1e-5 (all of it on the plateau: it suggested 0.0105) and a coarse
-    grid of 2 epochs on 10k images (no trial left the plateau clearly); its
-    final model reached 80.2% test accuracy.
-    """
-    half = args.baseline_epochs / 2
-    run.check("step 1: the initial loss is about ln(C)", initial["ok"], initial["message"])
-    run.check("step 2: the model memorizes 5 batches (>= 99% training accuracy)",
-              overfit["reached"], overfit["message"])
-    run.check(
-        "step 7: the tuned model reaches the constant-LR baseline's test accuracy in at "
-        "most half its epochs",
-        final["test_accuracy"] >= baseline["test_accuracy"] and final["epochs"] <= half,
-        f"tuned {final['test_accuracy']:.3f} in {final['epochs']} epochs vs baseline "
-        f"{baseline['test_accuracy']:.3f} in {baseline['epochs']} epochs "
-        f"(gap {final['test_accuracy'] - baseline['test_accuracy']:+.3f})",
-    )
-    metrics = {
-        "initial_loss": initial["loss"], "ln_classes": initial["expected"],
-        "overfit_epochs": overfit["epochs"], "overfit_accuracy": overfit["accuracy"],
-        "suggested_learning_rate": suggested,
-        "coarse_trials": len(coarse_result["table"]),
-        "coarse_best_learning_rate": coarse_result["best_hyperparameters"]["learning_rate"],
-        "coarse_best_weight_decay": coarse_result["best_hyperparameters"]["weight_decay"],
-        "coarse_best_val_accuracy": coarse_result["best_score"],
-        "refine_trials": len(refine_result["table"]),
-        "chosen_learning_rate": chosen["learning_rate"],
-        "chosen_weight_decay": chosen["weight_decay"],
-        "refine_best_val_accuracy": refine_result["best_score"],
-        "final_test_accuracy": final["test_accuracy"], "final_epochs": final["epochs"],
-        "final_best_epoch": final["best_epoch"],
-        "baseline_test_accuracy": baseline["test_accuracy"],
-        "baseline_epochs": baseline["epochs"],
-        "diagnosis_refine": ",".join(f["code"] for f in findings["refine"]),
-        "diagnosis_final": ",".join(f["code"] for f in findings["final"]),
-        "optimizer": args.optimizer,
-    }
-    write_report(run, args, info, metrics, initial, overfit, lr_result, coarse_result,
-                 refine_result, ranges, final, findings, baseline)
-    headline = (f"{info.name}: tuned {args.optimizer} lr={chosen['learning_rate']:.3g} "
-                f"wd={chosen['weight_decay']:.2g}: {final['test_accuracy']:.1%} test in "
-                f"{final['epochs']} epochs vs baseline {baseline['test_accuracy']:.1%} in "
-                f"{baseline['epochs']}")
-    if args.quick:
-        headline = "quick smoke run, the numbers mean nothing: " + headline
-    run.finish(metrics, headline=headline)
-
+PATIENCE = 3  # early stopping of the final fit
+BASELINE_LR = 1e-3  # recipes/baseline.py: Adam at a constant 1e-3
 
 """
-## The pieces used above
+## Flags
+
+The shared flags (`--epochs` is the final fit's budget, `--learning-rate`
+step 2's Adam), the optimizer to tune, the baseline, and one flag per
+budget of the procedure: its default, its `--quick` default (`None`: the
+same), its least value, and what it sets.
 """
 
-
-class Steps:
-    """Each step's result in `step<N>_<name>.json`, reused by a rerun.
-
-    A saved result is reused only if it was made with the same settings
-    (the flags that change it), so changing a flag redoes the steps it
-    affects.
-    """
-
-    def __init__(self, run, args, info):
-        self.run = run
-        self.settings = json.loads(json.dumps({
-            k: v for k, v in vars(args).items() if k not in ("out", "baseline")
-        } | {"split_sizes": info.split_sizes}))
-
-    def _name(self, number, name):
-        return f"step{number}_{name}.json"
-
-    def load(self, number, name):
-        saved = self.run.load_json(self._name(number, name))
-        if saved and saved.get("settings") == self.settings:
-            self.run.log(f"step {number}: reusing {self._name(number, name)}")
-            return saved["result"]
-        return None
-
-    def save(self, number, name, result):
-        self.run.save_json(self._name(number, name), {"settings": self.settings,
-                                                     "result": result})
-
-    def do(self, number, name, fn, project=None):
-        """The saved result of step `number`, or `fn()`'s, saved.
-
-        `project` names the step's KerasTuner folder in the run folder. The
-        tuner resumes from it, so a search killed half-way goes on where it
-        stopped; but trials made with other settings (a rerun with other
-        flags) must not count, so a folder stamped with other settings is
-        removed first.
-        """
-        result = self.load(number, name)
-        if result is None:
-            self.run.log(f"step {number}: {name.replace('_', ' ')} ...")
-            if project is not None:
-                self._check_project(project)
-            result = fn()
-            self.save(number, name, result)
-        return result
-
-    def _check_project(self, project):
-        folder = os.path.join(self.run.path, project)
-        stamp = os.path.join(folder, "playbook_settings.json")
-        saved = None
-        if os.path.exists(stamp):
-            with open(stamp) as f:
-                saved = json.load(f)
-        if os.path.isdir(folder) and saved != self.settings:
-            self.run.log(f"{project}/ holds trials made with other settings: starting it afresh")
-            shutil.rmtree(folder)
-        if not os.path.exists(stamp):
-            runs.write_atomic(stamp, json.dumps(self.settings, indent=1))
-
-
-def clean(history):
-    """A trial history with None (non-finite) values as NaN, for `diagnose`."""
-    return {k: [math.nan if v is None else v for v in vs] for k, vs in history.items()}
-
-
-def fmt_hp(hp):
-    return ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
-                     for k, v in hp.items())
-
-
-def baseline_result(run, args, steps, info, build_model, train, val, test):
-    """The constant-LR baseline: from `--baseline`, or trained here (Adam, 1e-3)."""
-    if args.baseline:
-        with open(args.baseline) as f:
-            metrics = json.load(f)["metrics"]
-        run.log(f"baseline: {args.baseline}")
-        return {"test_accuracy": metrics["test_accuracy"], "epochs": metrics["epochs"],
-                "source": args.baseline}
-
-    def train_baseline():
-        keras.utils.set_random_seed(args.seed)
-        model = build_model()
-        model.compile(optimizer=keras.optimizers.Adam(1e-3),
-                      loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-        history = model.fit(train, validation_data=val, epochs=args.baseline_epochs,
-                            verbose=0).history
-        _, accuracy = model.evaluate(test, verbose=0)
-        return {"test_accuracy": float(accuracy), "epochs": args.baseline_epochs,
-                "history": history, "source": "trained here: Adam, lr 1e-3, constant"}
-
-    result = steps.do(0, "baseline", train_baseline)
-    run.log(f"baseline: test accuracy {result['test_accuracy']:.3f} after {result['epochs']} epochs")
-    return result
-
-
-def write_report(run, args, info, metrics, initial, overfit, lr_result, coarse_result,
-                 refine_result, ranges, final, findings, baseline):
-    """`report.md` and `report.html`: every step's numbers, plots and the diagnosis."""
-
-    def table(rows):
-        hps = sorted({k for r in rows for k in r["hyperparameters"]})
-        lines = ["| trial | " + " | ".join(hps) + " | val accuracy | epochs | seconds |",
-                 "|---" * (len(hps) + 4) + "|"]
-        for r in rows:
-            score = "-" if r["score"] is None else f"{r['score']:.3f}"
-            seconds = "-" if r.get("seconds") is None else f"{r['seconds']:.0f}"
-            lines.append(f"| {r['trial_id']} | "
-                         + " | ".join(f"{r['hyperparameters'].get(h, ''):.3g}" for h in hps)
-                         + f" | {score} | {r['epochs']} | {seconds} |")
-        return "\n".join(lines)
-
-    lines = [
-        f"# Tuning playbook: {info.name}",
-        "",
-        f"Run folder `{run.path}`; optimizer {args.optimizer}; batch size {args.batch_size}; "
-        f"{info.split_sizes['train']} training examples"
-        + (" (--quick: the numbers mean nothing)" if args.quick else "") + ".",
-        "",
-        "## 1. Initial loss",
-        f"{initial['loss']:.3f} against ln({info.num_classes}) = {initial['expected']:.3f}: "
-        f"**{'ok' if initial['ok'] else 'off'}**. {initial['message']}.",
-        "",
-        "## 2. Overfit a small sample",
-        f"**{'reached' if overfit['reached'] else 'missed'}**: {overfit['message']}.",
-        "",
-        "## 3. LR range test",
-        f"Suggested learning rate **{lr_result['suggested_learning_rate']:.3g}** "
-        f"({lr_result['method']}; {len(lr_result['losses'])} batches from {lr_result['learning_rates'][0]:.2g} to "
-        f"{lr_result['learning_rates'][-1]:.2g}; stopped early: {lr_result['stopped_early']}).",
-        "",
-        "![LR range test](step3_lr_range_test.png)",
-        "",
-        "## 4. Coarse grid",
-        f"{len(coarse_result['table'])} trials of {args.coarse_epochs} epochs on "
-        f"{args.coarse_train_size or info.split_sizes['train']} examples, "
-        f"{warmup_text(args)}. Best: {fmt_hp(coarse_result['best_hyperparameters'])}"
-        f", val accuracy {coarse_result['best_score']:.3f}.",
-        "",
-        table(coarse_result["table"]),
-        "",
-        "![coarse grid](step4_coarse.png)",
-        "",
-        "## 5. Refine",
-        "Ranges from the 3 best coarse trials: "
-        + ", ".join(f"{k} {lo:.3g} to {hi:.3g}" for k, (lo, hi) in ranges.items())
-        + f". {len(refine_result['table'])} random trials of {args.refine_epochs} epochs, "
-        f"{warmup_text(args)}. "
-        f"Best: {fmt_hp(refine_result['best_hyperparameters'])}, val accuracy "
-        f"{refine_result['best_score']:.3f}.",
-        "",
-        table(refine_result["table"]),
-        "",
-        "![refine](step5_refine.png)",
-        "",
-        "## 6. Learning curves",
-        "Best refinement trial:",
-        "",
-        diagnosis.format_findings([diagnosis.Finding(**f) for f in findings["refine"]]),
-        "",
-        "Final run:",
-        "",
-        diagnosis.format_findings([diagnosis.Finding(**f) for f in findings["final"]]),
-        "",
-        "## 7. Final fit",
-        f"Cosine decay over {args.epochs} epochs ({warmup_text(args)}), early stopping "
-        "(patience 3): "
-        f"{final['epochs']} epochs run, best epoch {final['best_epoch']}, test accuracy "
-        f"**{final['test_accuracy']:.3f}**. Baseline ({baseline['source']}): "
-        f"{baseline['test_accuracy']:.3f} after {baseline['epochs']} epochs.",
-        "",
-        "![final learning curves](learning_curves.png)",
-        "",
-        "## Claims",
-        *(f"- [{'holds' if c['holds'] else 'FAILS'}] {c['claim']}: {c['evidence']}"
-          for c in run.claims),
-        "",
-    ]
-    text = "\n".join(lines)
-    runs.write_atomic(run.file("report.md"), text)
-    try:
-        import markdown
-
-        body = markdown.markdown(text, extensions=["tables"])
-    except ImportError:  # markdown comes with tensorboard; plain text otherwise
-        body = f"<pre>{html.escape(text)}</pre>"
-    runs.write_atomic(run.file("report.html"),
-                      "<!doctype html><meta charset='utf-8'><title>Tuning playbook</title>"
-                      "<style>body{font-family:sans-serif;max-width:60em;margin:auto}"
-                      "table{border-collapse:collapse}td,th{border:1px solid #ccc;"
-                      "padding:2px 6px}img{max-width:100%}</style>\n" + body)
-    run.log(f"report: {run.file('report.md')}")
-
-
-def warmup_text(args):
-    if not args.warmup_epochs:
-        return "no warmup"
-    return f"linear warmup over {args.warmup_epochs:g} epoch{'s' if args.warmup_epochs != 1 else ''}"
+BUDGETS = {
+    "overfit_epochs": (200, 100, 1, "the most epochs of step 2"),
+    "lr_steps": (600, 150, 2, "batches of the LR range test"),
+    "warmup_epochs": (1.0, 0.5, 0, "linear warmup from step 4 on, in epochs"),
+    "grid_points": (3, None, 2, "values per hyperparameter of the coarse grid"),
+    "coarse_epochs": (2, None, 1, "epochs of each coarse-grid trial"),
+    "refine_trials": (3, 2, 1, "random-search trials of the refinement"),
+    "refine_epochs": (4, 3, 1, "epochs of each refinement trial"),
+    "baseline_epochs": (10, 6, 1, "epochs of the constant-LR baseline"),
+}
+parser = runs.make_parser(__doc__, epochs=5, batch_size=128, learning_rate=1e-3)
+add = parser.add_argument
+add("--optimizer", choices=["sgd", "adamw"], default="sgd", help="what steps 3-7 use")
+add("--baseline", help="results.json of a baseline run (default: train one here)")
+add("--coarse-train-size", type=int, help="coarse-grid examples (default: all)")
+for name, (default, _, _, text) in BUDGETS.items():
+    text += " (default: %(default)s)"
+    add("--" + name.replace("_", "-"), type=type(default), default=default, help=text)
 
 
 def check_flags(args):
-    for name in ("overfit_epochs", "lr_steps", "grid_points", "coarse_epochs", "coarse_train_size",
-                 "refine_trials", "refine_epochs", "baseline_epochs"):
-        value = getattr(args, name)
-        low = 2 if name in ("lr_steps", "grid_points") else 1
-        if value is not None and value < low:
-            raise ValueError(f"Argument `--{name.replace('_', '-')}` must be an integer >= "
-                             f"{low}. Received: {name}={value}")
+    for name, (_, _, least, _) in BUDGETS.items():
+        if getattr(args, name) < least:
+            flag, value = name.replace("_", "-"), getattr(args, name)
+            raise runs.ArgumentError(
+                f"Argument `--{flag}` must be >= {least}. Received: {name}={value}"
+            )
+    if args.coarse_train_size is not None and args.coarse_train_size < 1:
+        raise runs.ArgumentError(
+            "Argument `--coarse-train-size` must be >= 1. "
+            f"Received: coarse_train_size={args.coarse_train_size}"
+        )
     shortest = min(args.coarse_epochs, args.refine_epochs, args.epochs)
-    if not 0 <= args.warmup_epochs < shortest:
-        raise ValueError(
-            "Argument `--warmup-epochs` must be >= 0 and below the shortest training run "
+    if args.warmup_epochs >= shortest:
+        raise runs.ArgumentError(
+            "Argument `--warmup-epochs` must be below the shortest training run "
             f"(--coarse-epochs, --refine-epochs, --epochs: {shortest}). "
-            f"Received: warmup_epochs={args.warmup_epochs}")
-    if args.baseline is not None and not os.path.isfile(args.baseline):
-        raise ValueError(f"Argument `--baseline` must be a results.json file. "
-                         f"Received: baseline={args.baseline!r}")
+            f"Received: warmup_epochs={args.warmup_epochs}"
+        )
+    if args.baseline is not None:
+        report.read_baseline(args.baseline, argument="--baseline")
 
 
-if __name__ == "__main__":
-    runs.main(main)
+"""
+`--quick` runs the whole procedure on `digits` (8x8 images, which the MLP
+learns in seconds) with short searches: every step shows real learning in
+about a minute, but one seed is a smoke test, not evidence.
+"""
+
+quick = {name: value[1] for name, value in BUDGETS.items() if value[1] is not None}
+quick.update(dataset="digits", batch_size=32, epochs=3)
+run = runs.start("playbook", parser, check=check_flags, quick=quick)
+args = run.args
+# KerasTuner runs gc.collect() around every trial; with TensorFlow loaded
+# that scans millions of objects (~1.5 s a call here). Objects that exist
+# now live until the end anyway: exempt them from the scans.
+gc.freeze()
+
+"""
+## Data and model
+
+`kerasrec.data.load` gives batched `tf.data` pipelines. The coarse grid
+may train on the first `--coarse-train-size` examples only. By default it
+trains on all of them: the cost of a trial is in its steps, and on `shapes`
+a trial needs a few hundred to leave the plateau (measured: 3 epochs of 5k
+images, 120 steps, left every trial of the grid at chance; 2 epochs of 20k,
+314 steps, took 0.242 to 56% validation accuracy). Every other
+step trains on the whole training set, and all validate on the whole
+validation set. The model is the reference CNN for images of 16x16 pixels
+or more, the MLP for `digits` (8x8), with no regularization of its own.
+Every step's inputs start with what the data depend on.
+"""
+
+load = functools.partial(data.load, args.dataset, batch_size=args.batch_size)
+train, val, test, info = load(
+    quick=args.quick, train_size=args.train_size, seed=args.seed
+)
+n_train = info.split_sizes["train"]
+coarse_size = min(args.coarse_train_size or n_train, n_train)
+if coarse_size < n_train:
+    coarse_train = load(quick=args.quick, train_size=coarse_size, seed=args.seed)[0]
+else:
+    coarse_train = train
+small = len(info.input_shape) < 3 or info.input_shape[0] < 16
+model_name = "mlp" if small else "cnn"
+build_model = functools.partial(
+    models.build, model_name, info.input_shape, info.num_classes
+)
+run.record(dataset_info=info.to_dict(), model=model_name)
+run.log(f"{info.name}: {info.split_sizes}, model {model_name}")
+on_data = run.flags("dataset", "train_size", "batch_size", "quick")
+
+"""
+## Step 1: the initial loss
+
+The untrained model on 10 batches, in training mode, without
+regularization terms.
+"""
+
+initial = run.step(
+    "step1_initial_loss",
+    lambda: playbook.check_initial_loss(build_model(), train).to_dict(),
+    **on_data,
+)
+run.log(f"step 1: {initial['message']}")
+
+"""
+## Step 2: overfit a small sample
+
+Five batches, Adam at `--learning-rate`, no regularization, until 99%
+training accuracy or `--overfit-epochs`.
+"""
+
+overfit_config = {
+    "max_epochs": args.overfit_epochs,
+    "learning_rate": args.learning_rate,
+}
+overfit = run.step(
+    "step2_overfit",
+    lambda: playbook.overfit_small_sample(
+        build_model, train, **overfit_config
+    ).to_dict(),
+    **on_data,
+    **overfit_config,
+)
+run.log(f"step 2: {overfit['message']}")
+
+"""
+## Step 3: the LR range test
+
+The optimizer the searches tune, with a little decoupled weight decay
+(1e-4), over `--lr-steps` batches of the whole training set.
+"""
+
+low, high = LR_RANGE[args.optimizer]
+lr_config = {"optimizer": args.optimizer, "num_steps": args.lr_steps}
+lr_config.update(min_learning_rate=low, max_learning_rate=high)
+lr_test = run.step(
+    "step3_lr_range_test",
+    lambda: playbook.find_learning_rate(
+        build_model, train, plot_path=run.file("step3_lr_range_test.png"), **lr_config
+    ).to_dict(),
+    **on_data,
+    **lr_config,
+)
+suggested = lr_test["suggested_learning_rate"]
+run.log(f"step 3: suggested learning rate {suggested:.3g} ({lr_test['stop_reason']})")
+
+"""
+## Step 4: the coarse grid
+
+`--grid-points` learning rates from a tenth of the suggestion to ten
+times it, times as many decoupled weight decays from 1e-5 to 1e-3, each
+trained `--coarse-epochs` epochs at a constant learning rate after the
+warmup. The tuner's project lives in the step's own folder (`workdir`):
+a killed search resumes there, and other inputs get another folder.
+"""
+
+search = {"optimizer": args.optimizer, "warmup_epochs": args.warmup_epochs}
+coarse_config = {"learning_rate": suggested, "grid_points": args.grid_points}
+coarse_config.update(search, epochs=args.coarse_epochs)
+coarse = run.step(
+    "step4_coarse",
+    lambda folder: playbook.coarse_search(
+        build_model, coarse_train, val, directory=folder, **coarse_config
+    ).to_dict(),
+    workdir=True,
+    **on_data,
+    **coarse_config,
+    coarse_train_size=coarse_size,
+)
+plots.plot_trials(
+    coarse["table"], run.file("step4_coarse.png"), direction=coarse["direction"]
+)
+best_coarse = report.format_hyperparameters(coarse["best_hyperparameters"])
+run.log(f"step 4: best of {len(coarse['table'])} trials {best_coarse}")
+
+"""
+## Step 5: refine
+
+The ranges the three best coarse trials span (the best in the direction
+of the tuner's objective: `narrow_ranges` is told it), widened by 2x on
+each side and sampled at random; each trial trains longer, still at a
+constant learning rate.
+"""
+
+ranges = playbook.narrow_ranges(coarse["table"], direction=coarse["direction"], top_k=3)
+refine_config = {"max_trials": args.refine_trials, "epochs": args.refine_epochs}
+refine_config.update(search, **ranges, seed=args.seed)
+refine = run.step(
+    "step5_refine",
+    lambda folder: playbook.refine_search(
+        build_model, train, val, directory=folder, **refine_config
+    ).to_dict(),
+    workdir=True,
+    **on_data,
+    **refine_config,
+)
+plots.plot_trials(
+    refine["table"], run.file("step5_refine.png"), direction=refine["direction"]
+)
+chosen = refine["best_hyperparameters"]
+run.log(
+    f"step 5: best of {len(refine['table'])} {report.format_hyperparameters(chosen)}"
+)
+
+"""
+## Step 6: read the learning curves
+
+`kerasrec.diagnose` on the refinement's best trial: `train_longer` (train
+and validation accuracy still rising together) says the final fit may
+train longer than the trials did; `lr_too_high` or `diverged` would send
+us back to step 5 with lower learning rates.
+"""
+
+best = playbook.best_trial(refine["table"], direction=refine["direction"])
+findings = run.step(
+    "step6_diagnosis",
+    lambda: [f.to_dict() for f in playbook.diagnose_curves(best["history"])],
+    history=best["history"],
+)
+run.log(f"step 6: {', '.join(f['code'] for f in findings)}")
+
+"""
+## Step 7: the final fit, against the constant-LR baseline
+
+The chosen learning rate and decoupled weight decay, the warmup, then a
+cosine decay over the rest of `--epochs` (half the baseline's budget by
+default) and early stopping on validation accuracy (patience 3, best
+weights restored; the best epoch is the one `EarlyStopping` kept). Once per
+seed, like the baseline: Adam at a constant 1e-3 for `--baseline-epochs`
+(`recipes/baseline.py`), unless `--baseline` gives the per-seed numbers of
+an earlier baseline run.
+"""
+
+final_config = {"learning_rate": chosen["learning_rate"], "epochs": args.epochs}
+final_config.update(search, weight_decay=chosen.get("weight_decay"), patience=PATIENCE)
+
+
+def final_fit(seed):
+    result = playbook.train_final(build_model, train, val, **final_config)
+    test_loss, test_accuracy = result.model.evaluate(test, verbose=0)
+    if seed == run.seed:
+        run.save_model(result.model)
+    found = [f.to_dict() for f in playbook.diagnose_curves(result.history)]
+    return {
+        "history": result.history,
+        "best_epoch": result.best_epoch,
+        "findings": found,
+        "epochs": result.epochs,
+        "test_accuracy": test_accuracy,
+        "test_loss": test_loss,
+    }
+
+
+def baseline_fit(seed):
+    model = build_model()
+    model.compile(
+        optimizer=keras.optimizers.Adam(BASELINE_LR),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    history = model.fit(train, epochs=args.baseline_epochs, verbose=0)
+    test_loss, test_accuracy = model.evaluate(test, verbose=0)
+    return {
+        "history": history.history,
+        "test_accuracy": test_accuracy,
+        "test_loss": test_loss,
+    }
+
+
+final = run.repeat("step7_final", final_fit, **on_data, **final_config)
+run.save_history(final[0]["history"], title=f"playbook: final fit ({info.name})")
+tuned = [f["test_accuracy"] for f in final]
+if args.baseline:
+    baseline = report.read_baseline(args.baseline, argument="--baseline")
+else:
+    epochs = args.baseline_epochs
+    per_seed = run.repeat(
+        "baseline", baseline_fit, **on_data, epochs=epochs, lr=BASELINE_LR
+    )
+    source = f"trained here: Adam at {BASELINE_LR:g}, constant"
+    baseline = {
+        "test_accuracy": [b["test_accuracy"] for b in per_seed],
+        "epochs": epochs,
+    }
+    baseline["source"] = source
+run.log(
+    f"step 7: test accuracy {runs.format_mean_sd(tuned)}; baseline "
+    f"{runs.format_mean_sd(baseline['test_accuracy'])}"
+)
+
+"""
+## Results
+
+The claims: steps 1 and 2 pass their checks, and in step 7 the tuned model
+beats the baseline's test accuracy by more than the seeds' spread (the
+difference of the means exceeds the sum of the two standard deviations:
+`run.check_difference`; with one seed that is a smoke test and does not
+hold) in at most half its epochs.
+
+What the previous version of this recipe gave (`make results
+ONLY=playbook`, one seed, 22 minutes on our 2-core machine, with a coarse
+grid of 3 epochs and a refinement of 4 trials of 5 epochs):
+
+- Step 1: initial loss 2.63 against ln(10) = 2.30, within the 25%
+  tolerance. The reference CNN starts a little confident.
+- Step 2: 640 images memorized to 99.2% training accuracy in 43 epochs.
+- Step 3: the range test (SGD with weight decay 1e-4, 600 batches from
+  1e-3 to 10) suggests 0.242 (valley).
+- Steps 4-5: the coarse grid's best trials sat at 0.242 and 2.42 (65-69%
+  validation accuracy); in the refinement 0.25-0.28 reached 94.6-95.0%
+  after 5 epochs, 1-2 only 83-85%.
+- Step 7: warmup + cosine over 5 epochs reached 96.6% test accuracy; the
+  constant-LR baseline trained in the same run 91.4% after 10 epochs
+  (`recipes/baseline.py` alone: 86.8%).
+
+This version trains the final fit and the baseline over `--seeds` and so
+searches less: a coarse grid of 2 epochs (at 0.242, 56% validation
+accuracy after 2 epochs, against ~12% for a trial still on the plateau)
+and a refinement of 3 trials of 4 epochs. `make results ONLY=playbook`
+runs it with `--seeds 3` and takes the baseline's three seeds from the
+`baseline-shapes` entry (`--baseline`, the same recipe and seeds), in about
+17 minutes; RESULTS.md has its numbers.
+"""
+
+run.check("step 1: the initial loss is about ln(C)", initial["ok"], initial["message"])
+run.check(
+    "step 2: the model memorizes 5 batches (>= 99% training accuracy)",
+    overfit["reached"],
+    overfit["message"],
+)
+run.check_difference(
+    f"step 7: the tuned model ({args.epochs} epochs) beats the constant-LR baseline "
+    f"({baseline['epochs']} epochs) in test accuracy",
+    tuned,
+    baseline["test_accuracy"],
+    names=("tuned", "baseline"),
+)
+most = max(f["epochs"] for f in final)
+run.check(
+    "step 7: the tuned model trains at most half the baseline's epochs",
+    most <= baseline["epochs"] / 2,
+    f"tuned {most} epochs (the most over the seeds), baseline {baseline['epochs']}",
+)
+results = {"initial_loss": initial, "overfit": overfit, "lr_range_test": lr_test}
+results.update(coarse=coarse, ranges=ranges, refine=refine, diagnosis=findings)
+results.update(final=final, baseline=baseline)
+settings = {**vars(args), "dataset": info.name, "train_examples": n_train}
+settings.update(coarse_examples=coarse_size, refine_examples=n_train)
+text = report.playbook_report(
+    results,
+    settings={**settings, "patience": PATIENCE},
+    claims=run.claims,
+    quick=args.quick,
+)
+run.save_text("report.md", text)
+run.save_text("report.html", report.markdown_to_html(text, title="Tuning playbook"))
+run.log(f"report: {run.file('report.md')}")
+run.finish(
+    {**report.playbook_metrics(results), "optimizer": args.optimizer},
+    headline=f"{info.name}: tuned {args.optimizer} {report.format_hyperparameters(chosen)}: "
+    f"{runs.format_mean_sd(tuned)} test in {most} epochs vs baseline "
+    f"{runs.format_mean_sd(baseline['test_accuracy'])} in {baseline['epochs']}",
+)

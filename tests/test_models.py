@@ -89,9 +89,9 @@ def test_build_mlp_on_digits_shape():
     assert small.count_params() == mlp_parameters(64, (32,), num_classes=3)
 
 
-def test_weight_decay_adds_regularization_losses():
+def test_l2_adds_regularization_losses():
     assert models.build_cnn().losses == []
-    model = models.build_cnn(weight_decay=1e-3)
+    model = models.build_cnn(l2=1e-3)
     regularized = [
         layer for layer in model.layers
         if isinstance(layer, keras.layers.Conv2D) and layer.kernel_regularizer is not None
@@ -103,7 +103,7 @@ def test_weight_decay_adds_regularization_losses():
     assert float(sum(model.losses)) == pytest.approx(expected, rel=1e-5)
 
     assert models.build_mlp().losses == []
-    mlp = models.build_mlp(hidden_units=(16, 8), weight_decay=1e-3)
+    mlp = models.build_mlp(hidden_units=(16, 8), l2=1e-3)
     assert len(mlp.losses) == 2  # hidden layers only, not the classifier
     assert float(sum(mlp.losses)) > 0
 
@@ -204,7 +204,7 @@ def test_short_fit_on_digits_decreases_the_loss(kind, data_dir):
         (models.build_cnn, {"dropout": -0.1}, "dropout"),
         (models.build_cnn, {"dropout": 1.0}, "dropout"),
         (models.build_mlp, {"dropout": 1.5}, "dropout"),
-        (models.build_cnn, {"weight_decay": -1e-4}, "weight_decay"),
+        (models.build_cnn, {"l2": -1e-4}, "l2"),
         (models.build_mlp, {"hidden_units": ()}, "hidden_units"),
         (models.build_mlp, {"hidden_units": (64, 0)}, "hidden_units"),
         (models.build_mlp, {"hidden_units": (64, 1.5)}, "hidden_units"),
@@ -221,22 +221,22 @@ def test_build_unknown_model_lists_the_valid_names():
         models.build("resnet", (32, 32, 3), 10)
 
 
-def test_build_mlp_rejects_negative_weight_decay_by_name():
-    # Bug: `build_mlp` never checks `weight_decay` (`build_cnn` does), so
-    # Keras's L2 raises instead, naming its own argument: "argument l2".
-    with pytest.raises(ValueError, match="Argument `weight_decay`"):
-        models.build_mlp(weight_decay=-1e-4)
+def test_build_mlp_rejects_negative_l2_by_name():
+    # Bug: `build_mlp` never checked its L2 factor (`build_cnn` did), so
+    # Keras's L2 raised instead, with its own message.
+    with pytest.raises(ValueError, match="Argument `l2` must be a number >= 0"):
+        models.build_mlp(l2=-1e-4)
 
 
 @pytest.mark.parametrize(
     "call",
     [
         lambda: models.build_mlp(hidden_units=128),
-        lambda: models.build_cnn(weight_decay=None),
+        lambda: models.build_cnn(l2=None),
         lambda: models.build_cnn(dropout="0.5"),
         lambda: models.build("cnn", None, 10),
     ],
-    ids=["mlp-hidden_units-int", "cnn-weight_decay-None", "cnn-dropout-str", "build-input_shape-None"],
+    ids=["mlp-hidden_units-int", "cnn-l2-None", "cnn-dropout-str", "build-input_shape-None"],
 )
 def test_wrong_argument_types_raise_value_error_not_type_error(call):
     # Bug: these reach `iter()`, `<=` or `tuple()` before any check and raise
@@ -250,3 +250,31 @@ def test_build_unknown_name_error_names_the_name_argument():
     # "Received: model=...", but its argument is called `name`.
     with pytest.raises(ValueError, match="Argument `name`.*Received: name='resnet'"):
         models.build("resnet", (32, 32, 3), 10)
+
+
+# ---------------------------------------------------------------------------
+# Regression: `weight_decay` meant two things. `build_cnn(weight_decay=)` was
+# an L2 penalty added to the loss, while `kerasrec.tuning.make_optimizer(...,
+# weight_decay=)` (what the playbook tunes) is Keras's decoupled decay. The
+# builders' argument is now `l2`, and the old name is refused with a message
+# naming both, instead of silently meaning the penalty.
+
+
+@pytest.mark.parametrize("name", ["cnn", "mlp"])
+def test_builders_refuse_the_old_weight_decay_name_and_point_to_l2(name):
+    builder = {"cnn": models.build_cnn, "mlp": models.build_mlp}[name]
+    for call in (lambda: builder(weight_decay=1e-4),
+                 lambda: models.build(name, (8, 8, 1), 10, weight_decay=1e-4)):
+        with pytest.raises(ValueError, match="Argument `weight_decay` .* renamed `l2`") as info:
+            call()
+        assert "make_optimizer" in str(info.value) and "Received: weight_decay=0.0001" in str(
+            info.value)
+
+
+def test_build_passes_l2_through_and_unknown_arguments_are_a_type_error():
+    assert models.build("cnn", (8, 8, 1), 4, width=4).losses == []
+    regularized = models.build("cnn", (8, 8, 1), 4, width=4, l2=1e-3)
+    assert len(regularized.losses) == 8
+    assert len(models.build("mlp", (8, 8, 1), 10, l2=1e-3).losses) == 2
+    with pytest.raises(TypeError, match="unexpected keyword arguments: \\['widht'\\]"):
+        models.build("cnn", (8, 8, 1), 4, widht=4)
