@@ -288,8 +288,13 @@ class Run:
         """Runs `fn()` unless a finished step `name` with the same inputs is stored.
 
         Before `fn` runs, every random generator is seeded with `seed` (the
-        run's `--seed` unless given), so a resumed run does what an
-        uninterrupted one does. The result (anything JSON can hold) is
+        run's `--seed` unless given), so the step's own draws (initial
+        weights, dropout, a tuner's samples) do not depend on which earlier
+        steps ran now and which were reused. A `tf.data` pipeline made
+        before the step keeps its own shuffle state, which advances with
+        every pass over it: a step that must see the same batch order
+        whether or not earlier steps ran builds its pipelines inside `fn`.
+        The result (anything JSON can hold) is
         stored with `inputs` in `steps/<name>.json`; what the step returns
         is the stored value as it reads back, whether it ran now or earlier.
 

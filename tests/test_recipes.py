@@ -178,3 +178,24 @@ def test_bad_input_is_one_clear_line_and_loses_nothing(tmp_path, argv, message):
     assert "Traceback" not in proc.stderr
     assert os.listdir(out) == ["earlier.json"]
     assert (out / "earlier.json").read_text() == '{"keep": true}'
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--label-noise", "1.0"], "Argument `--label-noise` must be a number in [0, 1)"),
+        (["--label-noise", "nan"], "Argument `--label-noise`"),
+        (["--patience", "0"], "Argument `--patience` must be a positive integer"),
+        (["--alpha-pq", "inf"], "Argument `--alpha-pq` must be a finite number > 0"),
+    ],
+)
+def test_early_stopping_bad_flags_are_one_clear_line_and_write_nothing(tmp_path, argv, message):
+    # Regression: `--label-noise 1.0` used to end in a ValueError traceback
+    # (the old recipe validated its own flags with plain ValueErrors).
+    out = tmp_path / "run"
+    proc = run_recipe("early_stopping", "--quick", *argv, "--out", str(out), check=False)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and message in errors[0], proc.stderr[-2000:]
+    assert not out.exists()

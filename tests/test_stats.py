@@ -6,8 +6,9 @@ from kerasrec import runs, stats
 
 
 def test_mean_sd_and_format():
-    stats = stats.mean_sd([0.70, 0.72, 0.74])
-    assert stats["mean"] == pytest.approx(0.72) and stats["sd"] == pytest.approx(0.02)
+    summary = stats.mean_sd([0.70, 0.72, 0.74])
+    assert summary["mean"] == pytest.approx(0.72) and summary["sd"] == pytest.approx(0.02)
+    assert summary["values"] == [0.70, 0.72, 0.74] and summary["n"] == 3
     assert stats.format_mean_sd([0.70, 0.72, 0.74]) == "72.0 ± 2.0% (70.0, 72.0, 74.0)"
     assert stats.format_mean_sd([0.5]) == "50.0% (1 seed)"
     assert stats.mean_sd([1.0, None])["mean"] is None
