@@ -13,3 +13,5 @@ from kerasrec.plots._core import (
     plot_schedules,
     plot_trials,
 )
+from kerasrec.plots.search import plot_layouts
+from kerasrec.plots.stopping import plot_stops
