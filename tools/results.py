@@ -40,20 +40,41 @@ ENTRIES = {
     "baseline-digits": (
         "recipes/baseline.py", ["--dataset", "digits", "--epochs", "30", "--seeds", "3"],
     ),
+    # 3 seeds x (2 shared starts of 5 epochs + 5 schedules x 3 epochs) of 10k
+    # images, plus the sweep: 75 epochs, ~19 min on two idle cores.
     "lr-schedules": (
-        "recipes/lr_schedules.py", ["--dataset", "shapes", "--train-size", "10000", "--epochs", "8"],
+        "recipes/lr_schedules.py",
+        ["--dataset", "shapes", "--train-size", "10000", "--epochs", "8",
+         "--start-epochs", "5", "--seeds", "3"],
     ),
+    # Converged: every schedule of the recipe, 2 shared epochs then 38, 3 seeds.
     "lr-schedules-digits": (
         "recipes/lr_schedules.py",
-        ["--dataset", "digits", "--epochs", "40", "--batch-size", "32"],
+        ["--dataset", "digits", "--epochs", "40", "--batch-size", "32",
+         "--learning-rate", "0.05", "--start-epochs", "2", "--seeds", "3",
+         "--schedules", "constant", "step", "cosine", "linear", "inverse_sqrt",
+         "--adam-schedules", "constant", "step", "cosine", "linear"],
     ),
-    "playbook": ("recipes/tuning_playbook.py", ["--dataset", "shapes"]),
+    # The search once; the final fit over 3 seeds, against the 3 seeds of the
+    # baseline-shapes entry above (the same recipe, run first): ~17 min.
+    "playbook": (
+        "recipes/tuning_playbook.py",
+        ["--dataset", "shapes", "--seeds", "3",
+         "--baseline", os.path.join(KEPT, "baseline-shapes.json")],
+    ),
     "lr-range-test": ("recipes/lr_range_test.py", ["--dataset", "shapes"]),
-    "grid-vs-random": ("recipes/grid_vs_random.py", ["--dataset", "shapes"]),
+    # 3 seeds x (a common start of 6 epochs + 2 searches of 9 trials x 2 epochs)
+    # on 5,000 images at batch 64: ~17-21 min on two idle cores.
+    "grid-vs-random": (
+        "recipes/grid_vs_random.py",
+        ["--dataset", "shapes", "--train-size", "5000", "--batch-size", "64", "--seeds", "3"],
+    ),
     "search-distributed": ("recipes/search_distributed.py", ["--dataset", "digits", "--workers", "2"]),
+    # 3 seeds x 100 epochs of the 1,078 noisy digits, one run per seed with
+    # every rule replayed on it: ~2 min on two idle cores.
     "early-stopping": (
         "recipes/early_stopping.py",
-        ["--dataset", "digits", "--label-noise", "0.3", "--epochs", "100"],
+        ["--dataset", "digits", "--label-noise", "0.3", "--epochs", "100", "--seeds", "3"],
     ),
 }
 BENCH = "bench"

@@ -13,5 +13,6 @@ from kerasrec.plots._core import (
     plot_schedules,
     plot_trials,
 )
+from kerasrec.plots.lr import plot_loss_curves, plot_lr_sweep
 from kerasrec.plots.search import plot_layouts
 from kerasrec.plots.stopping import plot_stops
