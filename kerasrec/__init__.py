@@ -11,8 +11,14 @@ The public surface, by module:
 - `kerasrec.playbook`: the lecture's tuning procedure, one function a step.
 - `kerasrec.data`: embedded offline datasets and the one input pipeline.
 - `kerasrec.models`: the reference CNN and MLP.
-- `kerasrec.runs`, `kerasrec.plots`: the recipe harness and its figures
-  (import them explicitly; they are not needed to train).
+- `kerasrec.lr_sweep`: verdicts on a sweep of constant learning rates.
+- `kerasrec.search_simulation`: Bergstra & Bengio's grid-vs-random argument
+  on a synthetic objective.
+- `kerasrec.runs`, `kerasrec.stats`, `kerasrec.plots`, `kerasrec.report`,
+  `kerasrec.distribute`: the recipe harness (flags, seeds, resumable steps),
+  the mean ± sd rule of claims, the figures, the playbook's report, and the
+  local chief/worker launcher (import them explicitly; they are not needed
+  to train).
 
 Importing `kerasrec` registers every serializable object with Keras, so a
 model saved with a kerasrec schedule loads without `custom_objects`.
