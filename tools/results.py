@@ -31,6 +31,11 @@ from kerasrec import runs  # noqa: E402
 
 OUT = os.path.join("runs", "results")
 KEPT = os.path.join("tools", "results")  # committed copies of each entry's results.json
+KEPT_NOTE = (
+    "_Kept from an earlier RESULTS.md: no results.json of this entry is on the machine "
+    "that wrote this file, and the recipe may have changed since. Rerun it with "
+    "`make results ONLY=<entry>`._"
+)
 
 # entry -> (recipe file, arguments). Full size: no --quick.
 ENTRIES = {
@@ -141,8 +146,16 @@ def render_results():
         if not os.path.exists(os.path.join(ROOT, path)):
             path = os.path.join(OUT, name, "results.json")
         if not os.path.exists(os.path.join(ROOT, path)):
-            if name in old_sections:
-                lines += old_sections[name]
+            if name in old_sections and not any(
+                line.startswith("Not run yet") for line in old_sections[name]
+            ):
+                kept = old_sections[name]
+                while kept and not kept[-1].strip():
+                    kept = kept[:-1]
+                kept = kept + [""]
+                if KEPT_NOTE not in "\n".join(kept):
+                    kept = kept[:2] + [KEPT_NOTE, ""] + kept[2:]
+                lines += kept
                 readme_rows += old_rows.get(name, [])
             else:
                 lines += [f"## {name}", "", f"Not run yet: `make results ONLY={name}`.", ""]
