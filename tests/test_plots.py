@@ -133,3 +133,14 @@ def test_plot_stops_one_panel_per_key_takes_replay_results_and_validates(tmp_pat
         with pytest.raises(ValueError, match=message):
             plots.plot_stops(args.pop("history"), args.pop("stops"), args.pop("path"), **args)
     assert sorted(os.listdir(tmp_path)) == ["one.png", "two.png"]
+
+
+def test_plots_write_through_a_unique_temporary_name(tmp_path):
+    # Regression (issue 9): plots wrote through the fixed name `<path>.tmp.png`,
+    # so two writers of one path collided. A directory squatting on that name
+    # broke the old writer; the new one never uses it.
+    path = tmp_path / "curves.png"
+    (tmp_path / "curves.png.tmp.png").mkdir()
+    plots.plot_history({"loss": [1.0, 0.5]}, str(path))
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert sorted(os.listdir(tmp_path)) == ["curves.png", "curves.png.tmp.png"]
