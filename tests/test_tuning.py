@@ -491,7 +491,7 @@ def test_plot_trials_rejects_bad_tables(tmp_path):
 
 
 def test_a_hypermodel_fit_that_brings_its_own_validation_data_passes_the_objective_check(tmp_path):
-    # Regression: recipes/search_distributed.py's HyperModel.fit() loads its
+    # Regression: a search recipe's HyperModel.fit() that loads its
     # own data; the objective check must not demand validation_data of search().
     import keras_tuner
 
