@@ -62,7 +62,7 @@ from kerasrec.stats import Comparison, compare, format_mean_sd, mean_sd
 
 __all__ = [
     "ArgumentError", "Comparison", "Run", "compare", "format_mean_sd", "machine",
-    "main", "make_parser", "mean_sd", "start", "write_atomic",
+    "main", "make_parser", "mean_sd", "require", "start", "write_atomic",
 ]
 
 QUICK_EPOCHS = 2
@@ -138,6 +138,45 @@ def _check_args(args):
             "Argument `--train-size` must be a positive integer. "
             f"Received: train_size={args.train_size}"
         )
+
+
+def require(args, *checks):
+    """Raises `ArgumentError` for the first recipe flag out of range.
+
+    A recipe's `check` function (see `start`) in one call:
+
+    ```python
+    def check_flags(args):
+        runs.require(
+            args,
+            (0 <= args.label_noise < 1, "label-noise", "a number in [0, 1)"),
+            (args.patience > 0, "patience", "a positive integer"),
+        )
+    ```
+
+    Args:
+        args: the parsed flags.
+        *checks: `(holds, flag, allowed)` tuples: whether the flag's value
+            is allowed, the flag's name without `--`, and the allowed
+            values in words.
+
+    Raises:
+        ArgumentError: naming the first flag whose check does not hold,
+            what it allows and the value received.
+    """
+    for check in checks:
+        if not (isinstance(check, tuple) and len(check) == 3 and isinstance(check[1], str)):
+            raise ArgumentError(
+                "Argument `checks` must be `(holds, flag, allowed)` tuples. "
+                f"Received: {check!r}"
+            )
+        holds, flag, allowed = check
+        if not holds:
+            name = flag.replace("-", "_")
+            raise ArgumentError(
+                f"Argument `--{flag}` must be {allowed}. "
+                f"Received: {name}={getattr(args, name, None)!r}"
+            )
 
 
 _replacing = replacing  # the name earlier code used

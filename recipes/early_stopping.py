@@ -138,19 +138,15 @@ for flag, text in (
 
 def check_flags(args):
     """Raises `runs.ArgumentError` for a flag out of range."""
-    for ok, flag, what in (
+    runs.require(
+        args,
         (0 <= args.label_noise < 1, "label-noise", "a number in [0, 1)"),
         (args.patience > 0, "patience", "a positive integer"),
         (0 < args.alpha_gl < math.inf, "alpha-gl", "a finite number > 0"),
         (0 < args.alpha_pq < math.inf, "alpha-pq", "a finite number > 0"),
         (args.strips_up > 0, "strips-up", "a positive integer"),
         (args.strip_length > 0, "strip-length", "a positive integer"),
-    ):
-        if not ok:
-            name = flag.replace("-", "_")
-            raise runs.ArgumentError(
-                f"Argument `--{flag}` must be {what}. Received: {name}={getattr(args, name)!r}"
-            )
+    )
 
 
 run = runs.start(

@@ -133,7 +133,8 @@ def check_flags(args):
     """Raises `runs.ArgumentError` for a flag out of range."""
     low, high = args.min_learning_rate, args.max_learning_rate
     lrs = args.sweep_learning_rates or []
-    for ok, flag, what in (
+    runs.require(
+        args,
         (0 < low < math.inf, "min-learning-rate", "a finite number > 0"),
         (low < high < math.inf, "max-learning-rate", "finite, > `--min-learning-rate`"),
         (args.range_steps >= 2, "range-steps", "an integer >= 2"),
@@ -141,12 +142,7 @@ def check_flags(args):
         (0 < args.warmup_epochs < args.epochs, "warmup-epochs", "> 0 and < `--epochs`"),
         (args.tail_batches > 0, "tail-batches", "a positive integer"),
         (all(0 < lr < math.inf for lr in lrs), "sweep-learning-rates", "finite, > 0"),
-    ):
-        if not ok:
-            name = flag.replace("-", "_")
-            raise runs.ArgumentError(
-                f"Argument `--{flag}` must be {what}. Received: {name}={getattr(args, name)!r}"
-            )
+    )
 
 
 QUICK = {"dataset": "digits", "batch_size": 32, "epochs": 3, "range_steps": 100}

@@ -113,25 +113,19 @@ add(
     default=3600.0,
     help="seconds the distributed search may take (default: %(default)s)",
 )
-run = runs.start("search-distributed", parser, quick={"trials": 4, "model": "mlp"})
+
+QUICK = {"trials": 4, "model": "mlp"}
+run = runs.start("search-distributed", parser, quick=QUICK)
 args = run.args
-lr_range = args.min_learning_rate, args.max_learning_rate
-for name, allowed, ok in [
-    ("workers", "a positive integer", args.workers >= 1),
-    ("trials", "a positive integer", args.trials >= 1),
-    ("min_learning_rate", "a number > 0", args.min_learning_rate > 0),
-    (
-        "max_learning_rate",
-        "finite and > `--min-learning-rate`",
-        0 < lr_range[1] - lr_range[0] < math.inf,
-    ),
-    ("timeout", "a finite number > 0", 0 < args.timeout < math.inf),
-]:
-    if not ok:
-        flag = name.replace("_", "-")
-        raise runs.ArgumentError(
-            f"Argument `--{flag}` must be {allowed}. Received: {name}={getattr(args, name)}"
-        )
+lr_range = low, high = args.min_learning_rate, args.max_learning_rate
+runs.require(
+    args,
+    (args.workers >= 1, "workers", "a positive integer"),
+    (args.trials >= 1, "trials", "a positive integer"),
+    (0 < low < math.inf, "min-learning-rate", "a finite number > 0"),
+    (low < high < math.inf, "max-learning-rate", "finite, > `--min-learning-rate`"),
+    (0 < args.timeout < math.inf, "timeout", "a finite number > 0"),
+)
 
 """
 ## Data

@@ -111,24 +111,22 @@ for name, (default, _, _, text) in BUDGETS.items():
 
 
 def check_flags(args):
-    for name, (_, _, least, _) in BUDGETS.items():
-        if getattr(args, name) < least:
-            flag, value = name.replace("_", "-"), getattr(args, name)
-            raise runs.ArgumentError(
-                f"Argument `--{flag}` must be >= {least}. Received: {name}={value}"
-            )
-    if args.coarse_train_size is not None and args.coarse_train_size < 1:
-        raise runs.ArgumentError(
-            "Argument `--coarse-train-size` must be >= 1. "
-            f"Received: coarse_train_size={args.coarse_train_size}"
-        )
-    shortest = min(args.coarse_epochs, args.refine_epochs, args.epochs)
-    if args.warmup_epochs >= shortest:
-        raise runs.ArgumentError(
-            "Argument `--warmup-epochs` must be below the shortest training run "
-            f"(--coarse-epochs, --refine-epochs, --epochs: {shortest}). "
-            f"Received: warmup_epochs={args.warmup_epochs}"
-        )
+    """Raises `runs.ArgumentError` for a flag out of range."""
+    at_least = [
+        (getattr(args, name) >= least, name.replace("_", "-"), f">= {least}")
+        for name, (_, _, least, _) in BUDGETS.items()
+    ]
+    size, shortest = args.coarse_train_size, min(args.coarse_epochs, args.refine_epochs)
+    runs.require(
+        args,
+        *at_least,
+        (size is None or size >= 1, "coarse-train-size", ">= 1"),
+        (
+            args.warmup_epochs < min(shortest, args.epochs),
+            "warmup-epochs",
+            "below the shortest training run (--coarse-epochs, --refine-epochs, --epochs)",
+        ),
+    )
     if args.baseline is not None:
         report.read_baseline(args.baseline, argument="--baseline")
 

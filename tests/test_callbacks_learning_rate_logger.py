@@ -7,31 +7,22 @@ import csv
 import math
 
 import keras
-import numpy as np
 import pytest
 
 from kerasrec.callbacks import LearningRateLogger
 from kerasrec.schedules import StepDecay
 from kerasrec.schedules import Warmup
 
+import tiny
+
 CosineDecay = keras.optimizers.schedules.CosineDecay
 
 
 def tiny_model(learning_rate=0.1, jit_compile="auto"):
-    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
-    model.compile(
-        optimizer=keras.optimizers.SGD(learning_rate=learning_rate),
-        loss="mse",
-        jit_compile=jit_compile,
-    )
-    return model
+    return tiny.tiny_model(learning_rate, jit_compile=jit_compile)
 
 
-def tiny_data(n=32, seed=0):
-    rng = np.random.default_rng(seed)
-    x = rng.normal(size=(n, 2)).astype("float32")
-    y = (x @ np.array([[1.0], [-2.0]])).astype("float32")
-    return x, y
+tiny_data = tiny.tiny_data
 
 def test_learning_rate_logger_hook_reads_current_iterations():
     model = tiny_model(StepDecay(0.1, [3], factor=0.5))

@@ -16,22 +16,14 @@ from kerasrec.callbacks import PrecheltStopping
 from kerasrec.callbacks import prechelt_stop_epochs
 from kerasrec.callbacks.prechelt import _resolve_mode
 
+import tiny
+
 
 def tiny_model(learning_rate=0.1, jit_compile="auto"):
-    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
-    model.compile(
-        optimizer=keras.optimizers.SGD(learning_rate=learning_rate),
-        loss="mse",
-        jit_compile=jit_compile,
-    )
-    return model
+    return tiny.tiny_model(learning_rate, jit_compile=jit_compile)
 
 
-def tiny_data(n=32, seed=0):
-    rng = np.random.default_rng(seed)
-    x = rng.normal(size=(n, 2)).astype("float32")
-    y = (x @ np.array([[1.0], [-2.0]])).astype("float32")
-    return x, y
+tiny_data = tiny.tiny_data
 
 # ---------------------------------------------------------------------------
 # Prechelt's criteria on a hand-computed synthetic curve (strips of 5).

@@ -16,26 +16,15 @@ from kerasrec.callbacks import lr_finder
 from kerasrec.lr_range import LRRangeResult, lr_range_test
 from kerasrec.plots import plot_lr_range_test
 
+import tiny
+
 
 def tiny_model(learning_rate=0.01, momentum=0.0, batch_norm=False, **compile_kwargs):
-    layers = [keras.Input((2,)), keras.layers.Dense(4)]
-    if batch_norm:
-        layers.append(keras.layers.BatchNormalization())
-    layers.append(keras.layers.Dense(1))
-    model = keras.Sequential(layers)
-    model.compile(
-        optimizer=keras.optimizers.SGD(learning_rate=learning_rate, momentum=momentum),
-        loss="mse",
-        **compile_kwargs,
-    )
-    return model
+    return tiny.tiny_model(learning_rate, momentum, hidden=4, batch_norm=batch_norm, **compile_kwargs)
 
 
 def tiny_data(n=40, seed=0):
-    rng = np.random.default_rng(seed)
-    x = rng.normal(size=(n, 2)).astype("float32")
-    y = (x @ np.array([[1.0], [-2.0]]) + 0.5).astype("float32")
-    return x, y
+    return tiny.tiny_data(n, seed, bias=0.5)
 
 def assert_same(a, b):
     assert len(a) == len(b)

@@ -1,5 +1,6 @@
 """The recipe harness: flags, validation, run folder files, atomic writes, steps, seeds."""
 
+import argparse
 import json
 import os
 
@@ -321,3 +322,19 @@ def test_repeat_runs_each_seed_once(tmp_path):
     assert values[1]["r"] == float(np.random.rand())
     rerun = runs.start("r", _args("--seeds", "3", "--seed", "5", "--out", out))
     assert rerun.repeat("fit", lambda s: pytest.fail("re-ran"), epochs=1) == values
+
+
+def test_require_names_the_first_flag_out_of_range():
+    args = argparse.Namespace(patience=0, label_noise=1.5)
+    runs.require(args, (True, "patience", "a positive integer"))
+    with pytest.raises(runs.ArgumentError) as info:
+        runs.require(
+            args,
+            (0 <= args.label_noise < 1, "label-noise", "a number in [0, 1)"),
+            (args.patience > 0, "patience", "a positive integer"),
+        )
+    assert str(info.value) == (
+        "Argument `--label-noise` must be a number in [0, 1). Received: label_noise=1.5"
+    )
+    with pytest.raises(runs.ArgumentError, match="`checks` must be"):
+        runs.require(args, ("patience", True))
