@@ -11,6 +11,9 @@ The public surface, by module:
 - `kerasrec.playbook`: the lecture's tuning procedure, one function a step.
 - `kerasrec.data`: embedded offline datasets and the one input pipeline.
 - `kerasrec.models`: the reference CNN and MLP.
+- `kerasrec.ensembles`: averaging trained models (`average`, `train_members`,
+  `average_weights`, `load_snapshots`, `score`, `growth`);
+  `kerasrec.batchnorm`: BatchNorm statistics for averaged weights.
 - `kerasrec.lr_sweep`: verdicts on a sweep of constant learning rates.
 - `kerasrec.search_simulation`: Bergstra & Bengio's grid-vs-random argument
   on a synthetic objective.
@@ -24,7 +27,18 @@ Importing `kerasrec` registers every serializable object with Keras, so a
 model saved with a kerasrec schedule loads without `custom_objects`.
 """
 
-from kerasrec import callbacks, data, diagnosis, lr_range, models, playbook, schedules, tuning
+from kerasrec import (
+    batchnorm,
+    callbacks,
+    data,
+    diagnosis,
+    ensembles,
+    lr_range,
+    models,
+    playbook,
+    schedules,
+    tuning,
+)
 from kerasrec._checks import ArgumentError
 from kerasrec.diagnosis import Finding, diagnose
 

@@ -46,7 +46,7 @@ def _inputs(data, batch_size):
             f"or an `(x, y)` pair with at least one example. Received: data of shape {x.shape}"
         )
     for start in range(0, len(x), batch_size):
-        yield x[start:start + batch_size]
+        yield x[start : start + batch_size]
 
 
 def recompute_batchnorm(model, data, *, num_batches=None, batch_size=32):

@@ -108,9 +108,7 @@ class ScheduleComparison:
         decays = [n for n in self.results if n != "constant"]
         return max(decays, key=lambda n: self.mean(n) or -math.inf)
 
-    def gains(
-        self, schedule, field="test_accuracy", *, over="constant", lower_is_better=False
-    ):
+    def gains(self, schedule, field="test_accuracy", *, over="constant", lower_is_better=False):
         """Seed by seed, how much `schedule` beats `over` in `field`.
 
         `field` of `schedule` minus that of `over` (the other way round
@@ -235,13 +233,9 @@ def compare_schedules(
         ("optimizer", optimizer),
     ):
         if not callable(value):
-            raise ArgumentError(
-                f"Argument `{arg}` must be callable. Received: {arg}={value!r}"
-            )
+            raise ArgumentError(f"Argument `{arg}` must be callable. Received: {arg}={value!r}")
     if not isinstance(name, str) or not name:
-        raise ArgumentError(
-            f"Argument `name` must be a non-empty string. Received: name={name!r}"
-        )
+        raise ArgumentError(f"Argument `name` must be a non-empty string. Received: name={name!r}")
     check_range("learning_rate", learning_rate, 0)
     check_positive_int("steps_per_epoch", steps_per_epoch)
     check_positive_int("epochs", epochs)
@@ -324,6 +318,4 @@ def compare_schedules(
             )
             for s, start in zip(run.seeds, starts)
         ]
-    return ScheduleComparison(
-        name, run.seeds, starts, results, built, begin, start_steps
-    )
+    return ScheduleComparison(name, run.seeds, starts, results, built, begin, start_steps)

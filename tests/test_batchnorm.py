@@ -10,7 +10,9 @@ from kerasrec import batchnorm
 
 def _model():
     inputs = keras.Input((3,))
-    inner = keras.Sequential([keras.Input((3,)), keras.layers.Dense(3), keras.layers.BatchNormalization()])
+    inner = keras.Sequential(
+        [keras.Input((3,)), keras.layers.Dense(3), keras.layers.BatchNormalization()]
+    )
     x = keras.layers.BatchNormalization(momentum=0.9)(inputs)
     outputs = keras.layers.Dense(2)(inner(x))
     return keras.Model(inputs, outputs)
@@ -18,7 +20,7 @@ def _model():
 
 def _batches(n=40, batch_size=8, seed=0):
     x = np.random.default_rng(seed).normal(3.0, 2.0, size=(n, 3)).astype("float32")
-    return x, [x[i:i + batch_size] for i in range(0, n, batch_size)]
+    return x, [x[i : i + batch_size] for i in range(0, n, batch_size)]
 
 
 def test_statistics_become_the_average_of_the_batch_statistics():
@@ -27,8 +29,12 @@ def test_statistics_become_the_average_of_the_batch_statistics():
     x, batches = _batches()
     used = batchnorm.recompute_batchnorm(model, tf.data.Dataset.from_tensor_slices((x, x)).batch(8))
     assert used == 5
-    np.testing.assert_allclose(first.moving_mean.numpy(), np.mean([b.mean(0) for b in batches], 0), rtol=1e-5)
-    np.testing.assert_allclose(first.moving_variance.numpy(), np.mean([b.var(0) for b in batches], 0), rtol=1e-4)
+    np.testing.assert_allclose(
+        first.moving_mean.numpy(), np.mean([b.mean(0) for b in batches], 0), rtol=1e-5
+    )
+    np.testing.assert_allclose(
+        first.moving_variance.numpy(), np.mean([b.var(0) for b in batches], 0), rtol=1e-4
+    )
     assert first.momentum == 0.9  # put back
     assert len(batchnorm.batchnorm_layers(model)) == 2  # the nested model's too
 
@@ -52,7 +58,9 @@ def test_only_statistics_change_and_frozen_layers_keep_theirs():
 def test_bad_input():
     model = _model()
     with pytest.raises(ValueError, match="`data` must hold at least one batch"):
-        batchnorm.recompute_batchnorm(model, tf.data.Dataset.from_tensor_slices(np.zeros((0, 3), "float32")).batch(4))
+        batchnorm.recompute_batchnorm(
+            model, tf.data.Dataset.from_tensor_slices(np.zeros((0, 3), "float32")).batch(4)
+        )
     with pytest.raises(ValueError, match="`num_batches`"):
         batchnorm.recompute_batchnorm(model, np.zeros((4, 3)), num_batches=0)
     with pytest.raises(ValueError, match="`model` must be a `keras.Model`"):

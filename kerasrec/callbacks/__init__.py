@@ -8,6 +8,8 @@
 - `BatchLoss` (`batch_loss.py`): the training loss of every batch.
 - `EpochWeights`, `replay` (`replay.py`): keep every epoch's weights, then
   replay a stopping callback on the recorded run.
+- `SnapshotEnsemble` (`snapshot.py`): save the model at the end of every
+  cycle of a cyclic cosine schedule (Huang et al. 2017, snapshot ensembles).
 
 Every callback is registered as `kerasrec>ClassName`, the names they had when
 this package was one module, so configs saved then still load.
@@ -18,6 +20,7 @@ from kerasrec.callbacks.learning_rate_logger import LearningRateLogger
 from kerasrec.callbacks.lr_finder import LRFinder
 from kerasrec.callbacks.prechelt import PrecheltStopping, prechelt_stop_epochs
 from kerasrec.callbacks.replay import EpochWeights, ReplayResult, replay
+from kerasrec.callbacks.snapshot import SnapshotEnsemble
 
 __all__ = [
     "BatchLoss",
@@ -26,6 +29,7 @@ __all__ = [
     "LearningRateLogger",
     "PrecheltStopping",
     "ReplayResult",
+    "SnapshotEnsemble",
     "prechelt_stop_epochs",
     "replay",
 ]
