@@ -81,6 +81,8 @@ ENTRIES = {
         "recipes/early_stopping.py",
         ["--dataset", "digits", "--label-noise", "0.3", "--epochs", "100", "--seeds", "3"],
     ),
+    # 3 experiments x 5 members x 6 epochs of the first 10k shapes images.
+    "ensembles": ("recipes/ensembles.py", ["--dataset", "shapes", "--seeds", "3"]),
 }
 BENCH = "bench"
 
