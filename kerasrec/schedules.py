@@ -449,8 +449,8 @@ def get(name, *, learning_rate, total_steps, warmup_steps=0, **options):
 
     Past `total_steps`, "cosine" and "linear" hold their last value, "step"
     and "inverse_sqrt" go on with their formula and "cosine_restarts" goes on
-    cycling (its last restart is at step `warmup_steps + cycles *
-    (span // cycles)`, which is `total_steps` when `cycles` divides `span`).
+    cycling (`cycles` must divide `span`, so its last cycle ends at
+    `total_steps`).
 
     The result is a schedule, so the optimizer's learning rate is not
     settable: Keras raises `TypeError` ("not settable") at
@@ -476,7 +476,8 @@ def get(name, *, learning_rate, total_steps, warmup_steps=0, **options):
             `end_learning_rate`, defaults to `0.0`. `"inverse_sqrt"`:
             `timescale`, defaults to `warmup_steps`, or `1` without warmup.
             `"cosine_restarts"`: `cycles`, the number of equal cycles over the
-            decay span, defaults to `4`, and `alpha`, defaults to `0.0`.
+            decay span (it must divide the span), defaults to `4`, and
+            `alpha`, defaults to `0.0`.
 
     Returns:
         A `keras.optimizers.schedules.LearningRateSchedule`.
@@ -556,6 +557,13 @@ def get(name, *, learning_rate, total_steps, warmup_steps=0, **options):
                 "`total_steps - warmup_steps`. "
                 f"Received: cycles={cycles}, total_steps={total_steps}, "
                 f"warmup_steps={warmup_steps}"
+            )
+        if span % cycles:
+            raise ArgumentError(
+                "Argument `cycles` must divide the decay span `total_steps - warmup_steps` "
+                "(a last, partial cycle would end training at a high learning rate). "
+                f"Received: cycles={cycles}, total_steps={total_steps}, "
+                f"warmup_steps={warmup_steps} (decay span {span})"
             )
         decay = keras.optimizers.schedules.CosineDecayRestarts(
             learning_rate,

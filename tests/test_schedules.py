@@ -166,14 +166,16 @@ def get_reference(name, warmup_steps, total_steps=100, lr=0.1):
         "cosine": lambda: ref_cosine(lr, span),
         "linear": lambda: ref_linear(lr, span),
         "inverse_sqrt": lambda: ref_inverse_sqrt(lr, warmup_steps or 1),
-        "cosine_restarts": lambda: ref_cosine_restarts(lr, span // 4),
+        "cosine_restarts": lambda: ref_cosine_restarts(lr, span // 5),
     }[name]()
     return ref_warmup(decay, warmup_steps) if warmup_steps else decay
 
 
 def get_schedule(name, warmup_steps):
+    # 5 cycles divide both decay spans (100 and 90 steps).
+    options = {"cycles": 5} if name == "cosine_restarts" else {}
     return schedules.get(
-        name, learning_rate=0.1, total_steps=100, warmup_steps=warmup_steps
+        name, learning_rate=0.1, total_steps=100, warmup_steps=warmup_steps, **options
     )
 
 
@@ -223,7 +225,7 @@ def test_get_builds_the_documented_classes():
         assert wrapped.warmup_steps == 10
         assert wrapped.start_learning_rate == 0.0
     restarts = get_schedule("cosine_restarts", 10).schedule.get_config()
-    assert restarts["first_decay_steps"] == 90 // 4
+    assert restarts["first_decay_steps"] == 90 // 5
     assert restarts["t_mul"] == 1.0 and restarts["m_mul"] == 1.0
 
 
@@ -238,12 +240,10 @@ def test_get_options():
         ("cosine", {"alpha": 0.1}, ref_cosine(0.2, 100, 0.1)),
         ("linear", {"end_learning_rate": 0.02}, ref_linear(0.2, 100, 0.02)),
         ("inverse_sqrt", {"timescale": 7}, ref_inverse_sqrt(0.2, 7)),
-        # 100 // 3 = 33: the last restart is at 99 and the decay span ends
-        # one step into a fourth cycle.
         (
             "cosine_restarts",
-            {"cycles": 3, "alpha": 0.1},
-            ref_cosine_restarts(0.2, 33, 0.1),
+            {"cycles": 4, "alpha": 0.1},
+            ref_cosine_restarts(0.2, 25, 0.1),
         ),
     ]
     for name, options, decay in cases:
@@ -633,6 +633,10 @@ BAD_INPUTS = [
     (
         lambda: _get("cosine_restarts", total_steps=10, cycles=11),
         "`cycles`",
+    ),
+    (
+        lambda: _get("cosine_restarts", total_steps=10, cycles=3),
+        "`cycles` must divide the decay span",
     ),
     (lambda: _get("cosine", total_steps=10, alpha=2.0), "`alpha`"),
     (lambda: schedules.epochs_to_steps(-1, 10), "`epochs`"),
