@@ -83,6 +83,8 @@ ENTRIES = {
     ),
     # 3 experiments x 5 members x 6 epochs of the first 10k shapes images.
     "ensembles": ("recipes/ensembles.py", ["--dataset", "shapes", "--seeds", "3"]),
+    # 3 seeds x (single + cyclic + 2 more single runs) x 10 epochs of 5k images.
+    "snapshot-ensemble": ("recipes/snapshot_ensemble.py", ["--dataset", "shapes", "--seeds", "3"]),
 }
 BENCH = "bench"
 
