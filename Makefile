@@ -15,7 +15,7 @@ export PYTHONUNBUFFERED := 1
 
 .PHONY: install test results bench clean recipe-baseline recipe-lr-schedules recipe-early-stopping \
 	recipe-lr-range-test recipe-grid-vs-random recipe-playbook recipe-search-distributed \
-	recipe-ensembles recipe-snapshot-ensemble
+	recipe-ensembles recipe-snapshot-ensemble recipe-ema
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,7 +34,7 @@ test: $(STAMP)
 
 # recipe-foo-bar runs recipes/foo_bar.py
 recipe-baseline recipe-lr-schedules recipe-early-stopping recipe-lr-range-test \
-recipe-grid-vs-random recipe-ensembles recipe-snapshot-ensemble: recipe-%: $(STAMP)
+recipe-grid-vs-random recipe-ensembles recipe-snapshot-ensemble recipe-ema: recipe-%: $(STAMP)
 	$(PY) recipes/$(subst -,_,$*).py $(ARGS)
 
 # The main job: the whole tuning procedure, one command.

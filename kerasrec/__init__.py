@@ -13,7 +13,9 @@ The public surface, by module:
 - `kerasrec.models`: the reference CNN and MLP.
 - `kerasrec.ensembles`: averaging trained models (`average`, `train_members`,
   `average_weights`, `load_snapshots`, `score`, `growth`);
-  `kerasrec.batchnorm`: BatchNorm statistics for averaged weights.
+  `kerasrec.batchnorm`: BatchNorm statistics for averaged weights;
+  `kerasrec.ema`: Polyak averaging on top of `use_ema` (`EMAValidation`,
+  `EMAEarlyStopping`, `EMACheckpoint`, `ema_weights`).
 - `kerasrec.lr_sweep`: verdicts on a sweep of constant learning rates.
 - `kerasrec.search_simulation`: Bergstra & Bengio's grid-vs-random argument
   on a synthetic objective.
@@ -32,6 +34,7 @@ from kerasrec import (
     callbacks,
     data,
     diagnosis,
+    ema,
     ensembles,
     lr_range,
     models,

@@ -85,6 +85,8 @@ ENTRIES = {
     "ensembles": ("recipes/ensembles.py", ["--dataset", "shapes", "--seeds", "3"]),
     # 3 seeds x (single + cyclic + 2 more single runs) x 10 epochs of 5k images.
     "snapshot-ensemble": ("recipes/snapshot_ensemble.py", ["--dataset", "shapes", "--seeds", "3"]),
+    # 3 seeds x (constant, cosine) x 8 epochs of 10k images, 3 EMA evaluations an epoch.
+    "ema": ("recipes/ema.py", ["--dataset", "shapes", "--seeds", "3"]),
 }
 BENCH = "bench"
 
