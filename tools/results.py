@@ -81,11 +81,11 @@ ENTRIES = {
         "recipes/early_stopping.py",
         ["--dataset", "digits", "--label-noise", "0.3", "--epochs", "100", "--seeds", "3"],
     ),
-    # 3 experiments x 5 members x 6 epochs of the first 10k shapes images.
+    # 3 experiments x 5 members x 4 epochs of the 20k shapes images.
     "ensembles": ("recipes/ensembles.py", ["--dataset", "shapes", "--seeds", "3"]),
-    # 3 seeds x (single + cyclic + 2 more single runs) x 10 epochs of 5k images.
+    # 3 seeds x (single + cyclic) x 7 epochs of the 20k shapes images.
     "snapshot-ensemble": ("recipes/snapshot_ensemble.py", ["--dataset", "shapes", "--seeds", "3"]),
-    # 3 seeds x (constant, cosine) x 8 epochs of 10k images, 3 EMA evaluations an epoch.
+    # 3 seeds x (constant, cosine) x 5 epochs of 20k images, 3 EMA evaluations an epoch.
     "ema": ("recipes/ema.py", ["--dataset", "shapes", "--seeds", "3"]),
 }
 BENCH = "bench"
