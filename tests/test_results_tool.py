@@ -51,3 +51,22 @@ def test_render_keeps_entries_it_has_no_results_for(tree):
     # Writing it again does not stack the note.
     (tree / "RESULTS.md").write_text(text)
     assert results.render_results()[0].count(results.KEPT_NOTE) == 1
+
+
+def test_row_column_metrics_become_one_table_with_their_sds():
+    metrics = {
+        "single model/accuracy": 0.9, "single model/accuracy_sd": 0.01,
+        "single model/accuracy_per_seed": [0.89, 0.91],
+        "final snapshot/accuracy": 0.8, "final snapshot/nll": 0.5,
+        "independent ensemble/accuracy": 0.95, "cycles": 3,
+    }
+    table, flat = results.grouped_tables(metrics)
+    assert table == [
+        "| | accuracy | nll |",
+        "|---|---|---|",
+        "| single model | 0.9 ± 0.01 |  |",
+        "| final snapshot | 0.8 | 0.5 |",
+        "| independent ensemble | 0.95 |  |",
+    ]
+    assert flat == {"single model/accuracy_per_seed": [0.89, 0.91], "cycles": 3}
+    assert results.grouped_tables({"a/b": 1.0, "c": 2}) == ([], {"a/b": 1.0, "c": 2})

@@ -136,6 +136,46 @@ def _value(v):
     return "n/a" if v is None else str(v)
 
 
+def _is_number(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def grouped_tables(metrics):
+    """The `row/column` metrics as a table, and the metrics left for the flat one.
+
+    A numeric metric named `<row>/<column>` (the row may hold more `/`) goes
+    to a table of rows by columns, with its `<name>_sd` companion, if any,
+    shown as `mean ± sd` in the same cell; `<name>_per_seed` lists stay in
+    the flat table. Rows and columns keep the order the recipe wrote them in.
+
+    Returns:
+        `(table_lines, flat_metrics)`; `table_lines` is empty when no
+        metric has a `/`.
+    """
+    cells, rows, columns = {}, [], []
+    for key, value in metrics.items():
+        if "/" not in key or not (_is_number(value) or value is None):
+            continue
+        if key.endswith("_sd") and key[:-3] in metrics:
+            continue
+        row, column = key.rsplit("/", 1)
+        cell = _value(value)
+        sd = metrics.get(f"{key}_sd")
+        if _is_number(value) and _is_number(sd) and sd:
+            cell = f"{value:.4g} ± {sd:.2g}"
+        cells[row, column] = cell
+        rows += [row] if row not in rows else []
+        columns += [column] if column not in columns else []
+    if len(rows) < 2:
+        return [], dict(metrics)
+    grouped = {f"{r}/{c}" for r, c in cells} | {f"{r}/{c}_sd" for r, c in cells}
+    flat = {k: v for k, v in metrics.items() if k not in grouped}
+    lines = ["| | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
+    for row in rows:
+        lines.append(f"| {row} | " + " | ".join(cells.get((row, c), "") for c in columns) + " |")
+    return lines, flat
+
+
 def render_results():
     lines = [
         "# kerasrec results",
@@ -183,9 +223,13 @@ def render_results():
             "",
             f"**{r['headline']}**",
             "",
+        ]
+        table, flat = grouped_tables(r["metrics"])
+        lines += table + ([""] if table else [])
+        lines += [
             "| metric | value |",
             "|---|---|",
-            *(f"| {k} | {_value(v)} |" for k, v in r["metrics"].items()),
+            *(f"| {k} | {_value(v)} |" for k, v in flat.items()),
             "",
         ]
         if r["claims"]:
