@@ -247,7 +247,7 @@ def compare_schedules(
         )
     check_range("warmup_epochs", warmup_epochs, 0, start_epochs, low_open=False)
     names = list(schedules) if isinstance(schedules, (list, tuple)) else None
-    known = sorted(_schedules._OPTIONS)
+    known = sorted(_schedules.NAMES)
     if (
         not names
         or "constant" not in names
