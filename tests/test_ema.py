@@ -1,9 +1,5 @@
 """EMA (Polyak) weights from Keras's `use_ema=True`: access, validation, stopping, checkpoints."""
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import keras
@@ -13,6 +9,8 @@ import pytest
 from kerasrec import ema
 from kerasrec._checks import ArgumentError
 from kerasrec.batchnorm import recompute_batchnorm
+
+from fresh_process import run_python
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 MOMENTUM = 0.8
@@ -605,18 +603,6 @@ print(json.dumps(out))
 """
 
 
-def run_python(script, cwd, timeout=180):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def test_mirrored_strategy_validation_weights_and_checkpoint(tmp_path):

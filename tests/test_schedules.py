@@ -9,10 +9,6 @@ saving) is parametrized over all of them.
 import inspect
 import json
 import math
-import os
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import keras
@@ -26,6 +22,8 @@ from kerasrec.schedules import InverseSqrtDecay
 from kerasrec.schedules import LinearDecay
 from kerasrec.schedules import StepDecay
 from kerasrec.schedules import Warmup
+
+from fresh_process import run_python
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CosineDecay = keras.optimizers.schedules.CosineDecay
@@ -409,18 +407,6 @@ print(json.dumps(out))
 """
 
 
-def run_python(script, cwd, timeout=120):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 @pytest.fixture(scope="module")
