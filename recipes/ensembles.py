@@ -62,7 +62,7 @@ resumes with the members it has not trained yet.
 import keras
 import numpy as np
 
-from kerasrec import data, ensembles, models, plots, runs, schedules
+from kerasrec import callbacks, data, ensembles, models, plots, runs, schedules
 
 parser = runs.make_parser(__doc__, epochs=4, batch_size=128, learning_rate=0.3)
 parser.add_argument(
@@ -112,7 +112,9 @@ run.log(f"{info.name}: {info.split_sizes}; {args.members} members per experiment
 
 Plain Keras: the reference CNN, SGD with momentum 0.9, the learning rate
 rising linearly over `--warmup-epochs` to `--learning-rate`, then a cosine
-decay to zero at the end of `--epochs` (`kerasrec.schedules.get`).
+decay to zero at the end of `--epochs` (`kerasrec.schedules.get`). The
+first member's learning curves, learning rate included
+(`callbacks.LearningRateLogger`), go to `history.json`.
 `ensembles.train_members` seeds every random generator with the member's
 seed before calling this function.
 """
@@ -132,7 +134,10 @@ def train_member(seed):
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
-    model.fit(train, epochs=args.epochs, verbose=0)
+    logger = callbacks.LearningRateLogger()
+    history = model.fit(train, epochs=args.epochs, verbose=0, callbacks=[logger])
+    if seed == 1000 * run.seed:  # the first member: its learning curves
+        run.save_history(history, title=f"member {seed} on {info.name}")
     return model
 
 

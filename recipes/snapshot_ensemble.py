@@ -112,7 +112,7 @@ run.log(
 )
 plots.plot_schedules(
     {"single (cosine)": single, f"cyclic ({args.cycles} cycles)": cyclic},
-    total,
+    total - 1,  # the last step trained; at `total` the restarts would begin again
     run.file("schedules.png"),
     title=f"One budget, two schedules; snapshots every {cycle} steps after {warmup}",
 )
@@ -123,7 +123,8 @@ plots.plot_schedules(
 Plain Keras plus the snapshot callback: SGD with momentum 0.9 and the run's
 schedule. Each run is a step of the run folder, with a folder of its own for
 its snapshots, so a rerun reuses the runs that finished; the wall time of
-each is measured around `fit`.
+each is measured around `fit`. The first cyclic run's learning curves and
+learning rate (`callbacks.LearningRateLogger`) go to `history.json`.
 """
 
 
@@ -140,9 +141,14 @@ def train_run(kind, seed, folder):
     snapshots = callbacks.SnapshotEnsemble(
         folder, cycle_steps=cycle, warmup_steps=warmup
     )
+    logger = callbacks.LearningRateLogger()
     start = time.time()
-    model.fit(batches, epochs=args.epochs, verbose=0, callbacks=[snapshots])
+    history = model.fit(
+        batches, epochs=args.epochs, verbose=0, callbacks=[snapshots, logger]
+    )
     seconds = time.time() - start
+    if kind == "cyclic" and seed == run.seed:
+        run.save_history(history, title=f"cyclic run, seed {seed}")
     run.log(
         f"{kind} seed {seed}: {seconds:.0f} s, {len(snapshots.snapshots)} snapshots"
     )
