@@ -1,8 +1,10 @@
 """kerasrec: Keras 3 recipes for training neural networks well.
 
 The public surface, by module:
-- `kerasrec.schedules`: learning-rate schedules and warmup (`get` by name).
-- `kerasrec.callbacks`: `LearningRateLogger`, `PrecheltStopping`, `LRFinder`.
+- `kerasrec.schedules`: learning-rate schedules and warmup (`get` by name);
+  `kerasrec.shared_start`: schedules compared from one warmed-up start per seed.
+- `kerasrec.callbacks`: `LearningRateLogger`, `PrecheltStopping`, `LRFinder`,
+  `BatchLoss`, `EpochWeights` + `replay`, `SnapshotEnsemble`.
 - `kerasrec.lr_range`: the LR range test in one call (`lr_range_test`).
 - `kerasrec.diagnosis`: reads learning curves (`diagnose`, `Finding`,
   `format_findings`, `CODES`); `kerasrec.diagnose` is the same function.
