@@ -59,7 +59,7 @@ add = parser.add_argument
 add("--ema-momentum", type=float, default=0.99, help="m (default: %(default)s)")
 add("--warmup-epochs", type=int, default=1, help="default: %(default)s")
 add("--batchnorm-batches", type=int, default=50, help="default: %(default)s")
-QUICK = {"dataset": "digits", "train_size": None, "batch_size": 32, "epochs": 6}
+QUICK = {"dataset": "digits", "train_size": None, "batch_size": 32, "epochs": 4}
 QUICK.update(learning_rate=0.1)
 run = runs.start("ema", parser, quick=QUICK)
 args = run.args

@@ -123,7 +123,7 @@ runs.require(
     (args.workers >= 1, "workers", "a positive integer"),
     (args.trials >= 1, "trials", "a positive integer"),
     (0 < low < math.inf, "min-learning-rate", "a finite number > 0"),
-    (low < high < math.inf, "max-learning-rate", "finite, > `--min-learning-rate`"),
+    (low < high < math.inf, "max-learning-rate", "finite and > `--min-learning-rate`"),
     (0 < args.timeout < math.inf, "timeout", "a finite number > 0"),
 )
 
