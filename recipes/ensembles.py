@@ -196,18 +196,27 @@ plots.plot_histories(
 """
 ## Results
 
-Test accuracy and NLL of the ensemble, of its members (their mean, the
-best and the worst), and the gain of the ensemble over the members' mean,
-each as mean ± sd over the experiments. The claims, from the lecture: the
-ensemble is at least 1 point more accurate than its members' mean, in every
-experiment; its NLL is below every member's, in every experiment; and the
-gain holds beyond the spread of the experiments.
+Test accuracy and NLL of the ensemble, of its members (their mean and the
+best), and the gain of the ensemble over the members' mean, each as mean ±
+sd over the experiments. The claims, from the lecture: the ensemble is at
+least 1 point more accurate than its members' mean, in every experiment;
+its NLL is below every member's, in every experiment; and the gain holds
+beyond the spread of the experiments. (The NLL of the average is below the
+members' mean NLL whatever the members: `-log` is convex. Below the best
+member's it is only when the members are about as good as each other.)
+
+In the full run (RESULTS.md) the members of one experiment still ended 83
+to 96% apart: 628 steps leave the seed-dependent plateau of `shapes`
+visible. The ensemble gained 4.2 ± 1.5 points over its members' mean and
+matched the best member's accuracy, but the best member's NLL stayed below
+the ensemble's in every experiment, so that claim did not hold.
 """
 
 field = lambda part, key: [r[part][key] for r in results]
 member_mean = [float(np.mean([m["accuracy"] for m in r["members"]])) for r in results]
 best_member = [max(m["accuracy"] for m in r["members"]) for r in results]
 lowest_nll = [min(m["nll"] for m in r["members"]) for r in results]
+mean_nll = [float(np.mean([m["nll"] for m in r["members"]])) for r in results]
 accuracy, nll = field("ensemble", "accuracy"), field("ensemble", "nll")
 gains = [a - b for a, b in zip(accuracy, member_mean)]
 metrics = {}
@@ -218,6 +227,7 @@ for name, values in (
     ("members/mean_accuracy", member_mean),
     ("members/best_accuracy", best_member),
     ("members/lowest_nll", lowest_nll),
+    ("members/mean_nll", mean_nll),
     ("gain_over_member_mean", gains),
 ):
     stats = runs.mean_sd(values)
